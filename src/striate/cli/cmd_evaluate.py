@@ -1,0 +1,38 @@
+"""striate evaluate RUN [--data DIR] [--weights best|last] [--json]"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="accuracy, per-class accuracy and confusion counts of a run")
+    parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train'")
+    parser.add_argument("--data", help="evaluate on this data's test split instead of the run's own")
+    parser.add_argument("--weights", default="best", choices=["best", "last"])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from striate.cli.common import print_json, print_table
+    from striate.data import DeviceLoader
+    from striate.pipeline import test_split_for_run
+    from striate.runs import RunPaths, load_run_model
+    from striate.train.config import load_recipe
+    from striate.train.loop import evaluate
+
+    model, meta = load_run_model(args.run_dir, args.weights)
+    config = load_recipe(RunPaths(Path(args.run_dir)).config)
+    test = test_split_for_run(config, meta["preprocess"], args.data)
+    loader = DeviceLoader(test, 512, meta["preprocess"]["mean"], meta["preprocess"]["std"])
+    figures = evaluate(model, loader, len(meta["class_names"]))
+    if args.json:
+        print_json(figures | {"class_names": meta["class_names"]})
+        return 0
+    names = meta["class_names"]
+    print(f"accuracy {100 * figures['accuracy']:.2f}% on {figures['count']} images, loss {figures['loss']:.4f}")
+    print()
+    print_table(["class", "accuracy", "images"],
+                [[name, f"{100 * acc:.2f}%", sum(row)] for name, acc, row in zip(names, figures["per_class_accuracy"], figures["confusion"])])
+    print("\nconfusion counts (rows: true class, columns: predicted)")
+    print_table(["true\\pred", *names], [[name, *row] for name, row in zip(names, figures["confusion"])])
+    return 0

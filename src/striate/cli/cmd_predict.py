@@ -1,0 +1,41 @@
+"""striate predict RUN IMAGE... [--top-k K] [--json]"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("predict", help="classify image files (PNG, JPEG, BMP, NPY) with a trained run")
+    parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train'")
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
+    parser.add_argument("--weights", default="best", choices=["best", "last"])
+    parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    parser.set_defaults(func=run)
+
+
+def predict_files(run_dir: str, paths: list[str], top_k: int, weights: str = "best") -> list[dict]:
+    """Top-k classes and probabilities for each image file."""
+    import torch
+
+    from striate.data.images import load_image, to_network_input
+    from striate.runs import load_run_model
+
+    model, meta = load_run_model(run_dir, weights)
+    images = [load_image(path, meta["preprocess"]["channels"]) for path in paths]  # all decoded before any output
+    with torch.no_grad():
+        probabilities = torch.softmax(model(to_network_input(images, meta["preprocess"])), dim=1)
+    k = max(1, min(top_k, probabilities.shape[1]))
+    values, indices = probabilities.topk(k, dim=1)
+    names = meta["class_names"]
+    return [{"image": str(path), "top": [{"class": names[i], "probability": float(p)} for p, i in zip(row_p, row_i)]}
+            for path, row_p, row_i in zip(paths, values.tolist(), indices.tolist())]
+
+
+def run(args) -> int:
+    from striate.cli.common import print_json, print_table
+
+    predictions = predict_files(args.run_dir, args.images, args.top_k, args.weights)
+    if args.json:
+        print_json(predictions)
+        return 0
+    rows = [[p["image"], *[f"{t['class']} ({100 * t['probability']:.1f}%)" for t in p["top"]]] for p in predictions]
+    print_table(["image", *[f"top {i + 1}" for i in range(len(predictions[0]["top"]))]], rows)
+    return 0

@@ -1,0 +1,82 @@
+"""Helpers shared by the sub-commands: recipes plus ``--key value`` overrides, tables, JSON."""
+
+import json
+import sys
+from pathlib import Path
+
+from striate.errors import ConfigError
+from striate.train.config import Config, config_from_dict, load_recipe, parse_override, set_value
+
+DEFAULT_RECIPE = "lenet5-mnist"
+
+
+def find_default_recipe() -> Path | None:
+    """recipes/lenet5-mnist.yaml next to the working directory or the source checkout."""
+    here = Path(__file__).resolve()
+    for folder in (Path.cwd(), *here.parents):
+        candidate = folder / "recipes" / f"{DEFAULT_RECIPE}.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parse_overrides(extra: list[str]) -> list[tuple[str, object]]:
+    """['--optim.lr', '0.1', '--epochs=3'] -> [('optim.lr', 0.1), ('epochs', 3)]."""
+    pairs, index = [], 0
+    while index < len(extra):
+        token = extra[index]
+        if not token.startswith("--") or token == "--":
+            raise ConfigError(f"unexpected argument '{token}'; overrides look like --key value (e.g. --optim.lr 0.1)")
+        key = token[2:]
+        if "=" in key:
+            key, text = key.split("=", 1)
+            index += 1
+        elif index + 1 < len(extra) and not extra[index + 1].startswith("--"):
+            text = extra[index + 1]
+            index += 2
+        else:
+            text = "true"
+            index += 1
+        pairs.append((key.replace("-", "_"), parse_override(text)))
+    return pairs
+
+
+def split_recipe(arguments: list[str]) -> tuple[str | None, list[str]]:
+    """['r.yaml', '--lr', '0.1'] -> ('r.yaml', ['--lr', '0.1']); a first token that is a flag means no recipe."""
+    if arguments and not arguments[0].startswith("-"):
+        return arguments[0], arguments[1:]
+    return None, list(arguments)
+
+
+def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
+    """The recipe (or the default one) with the flags applied; returns the config and the recipe's name."""
+    path = Path(recipe) if recipe else find_default_recipe()
+    config = load_recipe(path) if path else config_from_dict({})
+    for key, value in parse_overrides(extra):
+        set_value(config, key, value)
+    if config.data.path and config.data.source in ("mnist5k", "digits"):
+        from striate.data.sources import infer_source
+
+        config.data.source = infer_source(config.data.path)
+    return config, (path.stem if path else DEFAULT_RECIPE)
+
+
+def print_json(value) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: list[str], rows: list[list], stream=None) -> None:
+    """A plain aligned text table."""
+    stream = stream or sys.stdout
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print("  ".join(cell.rjust(w) if index and _numeric(cell) else cell.ljust(w) for cell, w in zip(row, widths)).rstrip(),
+              file=stream)
+        if index == 0:
+            print("  ".join("-" * w for w in widths), file=stream)
+
+
+def _numeric(text: str) -> bool:
+    return text.replace(",", "").replace(".", "").replace("%", "").replace("-", "").isdigit()

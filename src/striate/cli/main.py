@@ -1,0 +1,48 @@
+"""``striate``: the command-line entry point.
+
+Every ``striate.cli.cmd_*`` module adds its sub-command through ``register(subparsers)``
+and sets ``func``. A :class:`StriateError` becomes one line on stderr and exit code 2.
+"""
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import striate
+from striate.errors import StriateError
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="striate", description="Convolutional neural networks on images.")
+    parser.add_argument("--version", action="version", version=f"striate {striate.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    package = importlib.import_module("striate.cli")
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("cmd_")):
+        importlib.import_module(f"striate.cli.{module}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    if extra and not getattr(args, "accepts_overrides", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.overrides = extra  # '--key value' pairs for commands that take recipe overrides
+    try:
+        return args.func(args) or 0
+    except StriateError as error:
+        print(f"striate {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"striate {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The device-resident loader: uint8 images live on the training device and are
+batched, augmented and normalised there (as in airbench), with no worker processes."""
+
+from collections.abc import Callable, Iterator
+
+import torch
+
+from striate.data.dataset import ImageSet
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of uint8 images, in units of 0..1.
+
+    >>> channel_stats(torch.full((2, 1, 4, 4), 255, dtype=torch.uint8))
+    ([1.0], [0.0])
+    """
+    values = images.float().div(255).transpose(0, 1).reshape(images.shape[1], -1)
+    return values.mean(dim=1).tolist(), values.std(dim=1, correction=0).tolist()
+
+
+class DeviceLoader:
+    """Mini-batches of ``(float images, labels)`` from an :class:`ImageSet` on ``device``.
+
+    The order of epoch ``e`` depends only on ``seed`` and ``e`` (call ``set_epoch``),
+    so a resumed run sees the same batches as an uninterrupted one.
+
+    >>> loader = DeviceLoader(data, batch_size=64, mean=[0.13], std=[0.31], shuffle=True)  # doctest: +SKIP
+    >>> images, labels = next(iter(loader))                                               # doctest: +SKIP
+    """
+
+    def __init__(self, data: ImageSet, batch_size: int, mean, std, shuffle: bool = False, seed: int = 0,
+                 device: str | torch.device = "cpu", augment: Augment | None = None, drop_last: bool = False):
+        self.data = data.to(device)
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.mean = torch.tensor(mean, device=self.device).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, device=self.device).clamp_min(1e-8).view(1, -1, 1, 1)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.augment = augment
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        count = len(self.data)
+        return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
+
+    def _generator(self) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
+
+    def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
+        return (images_uint8.float().div_(255) - self.mean) / self.std
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        count = len(self.data)
+        generator = self._generator()
+        order = torch.randperm(count, generator=generator, device=self.device) if self.shuffle else None
+        for batch in range(len(self)):
+            start = batch * self.batch_size
+            index = order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            images = self.data.images[index].float().div_(255)
+            if self.augment is not None:
+                images = self.augment(images, generator)
+            yield (images - self.mean) / self.std, self.data.labels[index]

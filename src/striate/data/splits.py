@@ -1,0 +1,29 @@
+"""Seeded, stratified splits of a labelled data set."""
+
+import torch
+
+from striate.errors import ConfigError
+
+
+def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int = 0) -> list[torch.Tensor]:
+    """Split indices ``0..N-1`` into parts of the given fractions (the rest is the first part),
+    keeping each class's share the same in every part.
+
+    >>> train, val = stratified_split(torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), [0.25], seed=0)
+    >>> len(train), len(val)
+    (6, 2)
+    """
+    if any(f < 0 for f in fractions) or sum(fractions) >= 1:
+        raise ConfigError(f"split fractions {fractions} must be non-negative and sum to less than 1")
+    generator = torch.Generator().manual_seed(seed)
+    parts: list[list[torch.Tensor]] = [[] for _ in range(len(fractions) + 1)]
+    for label in torch.unique(labels.cpu()):
+        members = torch.nonzero(labels.cpu() == label).flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        start = 0
+        for index, fraction in enumerate(fractions, start=1):
+            count = int(round(fraction * len(members)))
+            parts[index].append(members[start : start + count])
+            start += count
+        parts[0].append(members[start:])
+    return [torch.sort(torch.cat(part)).values if part else torch.empty(0, dtype=torch.long) for part in parts]

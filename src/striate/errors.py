@@ -1,0 +1,40 @@
+"""Typed exceptions. Each message says what happened, what was expected and how to fix it.
+
+The CLI turns any :class:`StriateError` into one line on stderr and exit code 2.
+"""
+
+import difflib
+
+
+class StriateError(Exception):
+    """Base class of every error striate raises on bad input or a failed run."""
+
+
+class ConfigError(StriateError):
+    """A recipe, a flag or a configuration value is wrong."""
+
+
+class DataError(StriateError):
+    """A data file or folder is missing, unreadable, corrupt or inconsistent."""
+
+
+class ModelError(StriateError):
+    """A model name is unknown, or a network cannot be built with the given shapes."""
+
+
+class RunError(StriateError):
+    """A run directory is missing, incomplete or unreadable."""
+
+
+class TrainingDivergedError(StriateError):
+    """The loss became NaN or infinite during training."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    """Return ' (did you mean 'x'?)' for the nearest of ``choices``, or ''.
+
+    >>> did_you_mean("lenet", ["lenet5", "mlp"])
+    " (did you mean 'lenet5'?)"
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,1 @@
+"""striate.export."""

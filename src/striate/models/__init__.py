@@ -1,0 +1,7 @@
+"""The model zoo: one file per family, each registering small builders."""
+
+from striate.models import lenet, mlp  # noqa: F401  (importing registers the builders)
+from striate.models.base import Classifier, tap_outputs
+from striate.models.registry import create_model, get_builder, list_models, register_model
+
+__all__ = ["Classifier", "create_model", "get_builder", "list_models", "register_model", "tap_outputs"]

@@ -1,0 +1,69 @@
+"""LeNet-5 (LeCun, Bottou, Bengio and Haffner 1998), as the course tables give it.
+
+    input 1x32x32
+    C1 conv 5x5, 6 maps        -> 6x28x28    156 parameters
+    S2 pool 2x2 stride 2        -> 6x14x14
+    C3 conv 5x5, 16 maps       -> 16x10x10  2,416 (full connection table)
+    S4 pool 2x2 stride 2        -> 16x5x5
+    C5 conv 5x5, 120 maps      -> 120x1x1  48,120
+    F6 fully connected 84                  10,164
+    output fully connected 10                 850
+                                   total   61,706
+
+The paper used scaled tanh and trainable subsampling; ``activation="tanh"``
+and ``pooling="avg"`` give the classic look, the defaults (ReLU, max pooling)
+train faster. Parameter counts are the same either way.
+"""
+
+from torch import nn
+
+from striate.errors import ModelError
+from striate.models.base import Classifier
+from striate.models.registry import register_model
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+
+
+def make_activation(name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise ModelError(f"unknown activation '{name}'; expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+class LeNet5(Classifier):
+    def __init__(self, num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max"):
+        super().__init__()
+        if input_size < 32:
+            raise ModelError(
+                f"lenet5 needs inputs of at least 32x32 (C5 must see a 5x5 map), got {input_size}x{input_size}; "
+                "set data.input_size: 32 (MNIST's 28x28 digits are zero-padded to 32x32)"
+            )
+        if pooling not in POOLING:
+            raise ModelError(f"unknown pooling '{pooling}'; expected one of {sorted(POOLING)}")
+        pool = POOLING[pooling]
+        side = ((input_size - 4) // 2 - 4) // 2 - 4  # C5's output side: 1 on 32x32 inputs
+        self.features = nn.Sequential()
+        self.features.add_module("conv1", nn.Conv2d(in_channels, 6, kernel_size=5))
+        self.features.add_module("act1", make_activation(activation))
+        self.features.add_module("pool1", pool(kernel_size=2, stride=2))
+        self.features.add_module("conv2", nn.Conv2d(6, 16, kernel_size=5))
+        self.features.add_module("act2", make_activation(activation))
+        self.features.add_module("pool2", pool(kernel_size=2, stride=2))
+        self.features.add_module("conv3", nn.Conv2d(16, 120, kernel_size=5))
+        self.features.add_module("act3", make_activation(activation))
+        self.features.add_module("flatten", nn.Flatten())  # 120 x side x side -> 120*side*side
+        self.features.add_module("fc4", nn.Linear(120 * side * side, 84))
+        self.features.add_module("act4", make_activation(activation))
+        self.num_features = 84
+        self.num_classes = num_classes
+        self.head = self.make_head(num_classes)
+
+    def feature_taps(self) -> list[str]:
+        return ["features.conv1", "features.conv2", "features.conv3", "features.fc4"]
+
+
+@register_model()
+def lenet5(num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max"):
+    """LeNet-5: conv5-6, pool, conv5-16, pool, conv5-120, fc 84, fc 10 (61,706 parameters)."""
+    return LeNet5(num_classes, in_channels, input_size, activation, pooling)

@@ -1,0 +1,57 @@
+"""The model registry: names to small builder functions.
+
+Like torchvision's registry, registering a name twice is an error, and an
+unknown name raises with the nearest registered name suggested.
+"""
+
+from collections.abc import Callable
+
+from torch import nn
+
+from striate.errors import ModelError, did_you_mean
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_model(name: str | None = None):
+    """Decorator that registers a builder under ``name`` (default: the function name).
+
+    >>> @register_model("tiny_net")            # doctest: +SKIP
+    ... def tiny_net(num_classes=10, in_channels=1, input_size=28): ...
+    """
+
+    def decorate(builder):
+        key = name or builder.__name__
+        if key in _BUILDERS:
+            raise ModelError(f"model '{key}' is already registered; choose another name")
+        _BUILDERS[key] = builder
+        return builder
+
+    return decorate
+
+
+def list_models() -> list[str]:
+    """The registered model names, sorted."""
+    return sorted(_BUILDERS)
+
+
+def get_builder(name: str) -> Callable[..., nn.Module]:
+    """The builder registered as ``name``; raises ModelError naming the nearest one."""
+    if name not in _BUILDERS:
+        raise ModelError(
+            f"unknown model '{name}'{did_you_mean(name, _BUILDERS)}; "
+            f"run 'striate models' to list the {len(_BUILDERS)} registered models"
+        )
+    return _BUILDERS[name]
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    """Build the registered model ``name`` with the builder's keyword arguments.
+
+    >>> model = create_model("mlp", num_classes=10, in_channels=1, input_size=28)
+    """
+    builder = get_builder(name)
+    try:
+        return builder(**kwargs)
+    except TypeError as error:
+        raise ModelError(f"model '{name}' cannot be built with arguments {kwargs}: {error}") from None

@@ -1,0 +1,1 @@
+"""striate.serve."""

@@ -1,0 +1,186 @@
+"""Typed, flat configuration: one dataclass per section, a comment per field.
+
+A recipe (YAML) and CLI flags both map onto :class:`Config`. Unknown keys are
+errors that name the nearest valid key.
+"""
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from striate.errors import ConfigError, did_you_mean
+
+
+@dataclass
+class ModelConfig:
+    name: str = "lenet5"  # a registered model (see 'striate models')
+    args: dict = field(default_factory=dict)  # extra keyword arguments for the model's builder
+
+
+@dataclass
+class DataConfig:
+    source: str = "mnist5k"  # mnist5k | digits | idx (a folder of MNIST IDX files, given by path)
+    path: str | None = None  # folder for sources read from disk; '--data DIR' sets it
+    input_size: int = 32  # images are brought to input_size x input_size
+    fit: str = "pad"  # pad (zero-pad, centred) | resize (bilinear)
+    val_fraction: float = 0.1  # share of the training data held out for validation
+    test_fraction: float = 0.1  # share held out for testing when the source has no test split
+    split_seed: int = 0  # seed of the stratified splits (kept fixed across runs)
+    augment: list = field(default_factory=list)  # augmentations by name, e.g. [translate]
+
+
+@dataclass
+class OptimConfig:
+    optimizer: str = "sgd"  # sgd (with momentum / nesterov)
+    lr: float = 0.05  # initial learning rate
+    momentum: float = 0.9  # heavy-ball momentum (0 for plain SGD)
+    nesterov: bool = False  # Nesterov momentum
+    weight_decay: float = 5e-4  # L2 penalty
+    schedule: str = "cosine"  # constant | cosine (decay to zero over the run)
+    batch_size: int = 64  # mini-batch size
+    epochs: int = 15  # passes over the training split
+
+
+@dataclass
+class RunConfig:
+    name: str | None = None  # run directory name under out_dir (default: recipe name + time)
+    out_dir: str = "runs"  # where run directories are created
+    seed: int = 0  # seeds weights init and batch order
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+# the field a bare section flag sets: '--data DIR' sets data.path, '--model NAME' sets model.name
+SECTION_SHORTHAND = {"data": "path", "model": "name"}
+# a bare key found in several sections: the section it means ('--name X' names the run)
+BARE_KEY_OWNER = {"name": "run"}
+
+
+def _section_fields(section: str) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(SECTIONS[section])}
+
+
+def all_keys() -> list[str]:
+    """Every valid dotted key, e.g. 'optim.lr'."""
+    return [f"{section}.{name}" for section in SECTIONS for name in _section_fields(section)]
+
+
+def _coerce(key: str, value, annotation):
+    """Check ``value`` against the field's type; int -> float and None for optionals are allowed."""
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if origin is bool and isinstance(value, bool):
+            return value
+        if origin in (int, str, list, dict) and isinstance(value, origin) and not isinstance(value, bool):
+            return value
+        if origin is list and isinstance(value, str):
+            return [item for item in value.split(",") if item]
+    names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+    raise ConfigError(f"{key}: expected {names}, got {value!r} ({type(value).__name__})")
+
+
+def resolve_key(key: str) -> tuple[str, str, list[str]]:
+    """'optim.lr' or a unique bare 'lr' -> ('optim', 'lr', []); 'model.args.width' -> ('model', 'args', ['width'])."""
+    parts = key.split(".")
+    if parts[0] in SECTIONS:
+        if len(parts) == 1:
+            if parts[0] not in SECTION_SHORTHAND:
+                raise ConfigError(f"'{key}' is a section; give one of its keys, e.g. {key}.{next(iter(_section_fields(key)))}")
+            return parts[0], SECTION_SHORTHAND[parts[0]], []
+        section, name, rest = parts[0], parts[1], parts[2:]
+    else:
+        owners = [section for section in SECTIONS if parts[0] in _section_fields(section)]
+        if parts[0] in BARE_KEY_OWNER:
+            owners = [BARE_KEY_OWNER[parts[0]]]
+        if len(owners) > 1:
+            raise ConfigError(f"'{key}' is ambiguous: use one of " + ", ".join(f"{s}.{parts[0]}" for s in owners))
+        if not owners:
+            raise ConfigError(f"unknown key '{key}'{did_you_mean(key, all_keys() + [k.split('.')[1] for k in all_keys()])}")
+        section, name, rest = owners[0], parts[0], parts[1:]
+    fields = _section_fields(section)
+    if name not in fields:
+        raise ConfigError(f"unknown key '{key}'{did_you_mean(f'{section}.{name}', all_keys())}")
+    if rest and fields[name].type is not dict:
+        raise ConfigError(f"'{section}.{name}' has no sub-keys (got '{key}')")
+    return section, name, rest
+
+
+def set_value(config: Config, key: str, value) -> None:
+    """Set one dotted (or unique bare) key, checking its type.
+
+    >>> config = Config(); set_value(config, "lr", 0.1); config.optim.lr
+    0.1
+    """
+    section, name, rest = resolve_key(key)
+    target = getattr(config, section)
+    if rest:
+        mapping = getattr(target, name)
+        for part in rest[:-1]:
+            mapping = mapping.setdefault(part, {})
+        mapping[rest[-1]] = value
+        return
+    setattr(target, name, _coerce(f"{section}.{name}", value, _section_fields(section)[name].type))
+
+
+def config_from_dict(mapping: dict, origin: str = "recipe") -> Config:
+    """Build a Config from a nested mapping such as a parsed recipe."""
+    config = Config()
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{origin}: expected a mapping of sections ({', '.join(SECTIONS)}), got {type(mapping).__name__}")
+    for section, values in mapping.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{origin}: unknown section '{section}'{did_you_mean(section, SECTIONS)}; expected {list(SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: section '{section}' must be a mapping of keys to values")
+        for name, value in values.items():
+            try:
+                set_value(config, f"{section}.{name}", value)
+            except ConfigError as error:
+                raise ConfigError(f"{origin}: {error}") from None
+    return config
+
+
+def load_recipe(path: str | Path) -> Config:
+    """Read a YAML recipe into a Config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe not found: {path}; give a YAML file such as recipes/lenet5-mnist.yaml")
+    try:
+        mapping = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where} ({getattr(error, 'problem', error)}); fix the recipe's syntax") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; a recipe is a YAML text file") from None
+    return config_from_dict(mapping, str(path))
+
+
+def config_to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def parse_override(text: str):
+    """A flag's value as YAML: '0.1' -> 0.1, 'true' -> True, '[a, b]' -> ['a', 'b']."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
