@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny configs, a tiny trained run, and the real data in ../shared/data when present."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from striate.train.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("STRIATE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data (or $STRIATE_SHARED_DATA); the test is skipped when it is absent."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"needs the real data sets in {SHARED_DATA} (set STRIATE_SHARED_DATA to their folder)")
+    return SHARED_DATA
+
+
+def tiny_config(out_dir: Path, **overrides) -> Config:
+    """An MLP on scikit-learn's 8x8 digits: trains in about a second."""
+    config = Config()
+    config.model.name = "mlp"
+    config.model.args = {"hidden": [32]}
+    config.data.source = "digits"
+    config.data.input_size = 8
+    config.optim.epochs = 2
+    config.optim.lr = 0.1
+    config.optim.batch_size = 32
+    config.run.out_dir = str(out_dir)
+    config.run.name = "tiny"
+    config.run.progress = "off"
+    for key, value in overrides.items():
+        section, name = key.split("__")
+        setattr(getattr(config, section), name, value)
+    return config
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path) -> Config:
+    return tiny_config(tmp_path / "runs")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A finished run directory of a tiny MLP on digits (shared by the tests that only read it)."""
+    from striate.pipeline import train_from_config
+
+    out = tmp_path_factory.mktemp("runs")
+    result = train_from_config(tiny_config(out))
+    return Path(result["run_dir"])
