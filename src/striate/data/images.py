@@ -66,6 +66,6 @@ def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tens
     native = tuple(preprocess["native_size"])
     stacked = torch.stack([resize(image.unsqueeze(0), native)[0] for image in images])
     stacked = fit_to_size(stacked, preprocess["input_size"], preprocess["fit"]).float().div(255)
-    mean = torch.tensor(preprocess["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(preprocess["std"]).clamp_min(1e-8).view(1, -1, 1, 1)
-    return (stacked - mean) / std
+    from striate.data.preprocess import make_normalizer
+
+    return make_normalizer(preprocess)(stacked)

@@ -31,7 +31,8 @@ class DeviceLoader:
     """
 
     def __init__(self, data: ImageSet, batch_size: int, mean, std, shuffle: bool = False, seed: int = 0,
-                 device: str | torch.device = "cpu", augment: Augment | None = None, drop_last: bool = False):
+                 device: str | torch.device = "cpu", augment: Augment | None = None, drop_last: bool = False,
+                 normalize: Callable[[torch.Tensor], torch.Tensor] | None = None):
         self.data = data.to(device)
         self.batch_size = batch_size
         self.device = torch.device(device)
@@ -42,6 +43,7 @@ class DeviceLoader:
         self.augment = augment
         self.drop_last = drop_last
         self.epoch = 0
+        self.normalize_fn = normalize  # a fitted preprocessing (striate.data.preprocess); else mean/std
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -54,7 +56,12 @@ class DeviceLoader:
         return torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
 
     def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
-        return (images_uint8.float().div_(255) - self.mean) / self.std
+        return self._normalize_float(images_uint8.float().div_(255))
+
+    def _normalize_float(self, images: torch.Tensor) -> torch.Tensor:
+        if self.normalize_fn is not None:
+            return self.normalize_fn(images)
+        return (images - self.mean) / self.std
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         count = len(self.data)
@@ -66,4 +73,4 @@ class DeviceLoader:
             images = self.data.images[index].float().div_(255)
             if self.augment is not None:
                 images = self.augment(images, generator)
-            yield (images - self.mean) / self.std, self.data.labels[index]
+            yield self._normalize_float(images), self.data.labels[index]
