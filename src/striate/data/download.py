@@ -13,6 +13,7 @@ PosixPath('data/mnist')
 """
 
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
@@ -97,14 +98,19 @@ def download_file(url: str, destination: str | Path, md5: str, timeout: float = 
     try:
         with _open(url, offset, timeout) as response:
             resumed = offset > 0 and response.status == 206
+            expected = int(response.headers.get("Content-Length") or -1)
             with partial.open("ab" if resumed else "wb") as file:
+                start = file.tell()
                 shutil.copyfileobj(response, file, _BLOCK)
+                received = file.tell() - start
+        if 0 <= received < expected:  # the connection closed early: keep the part to resume from
+            raise http.client.IncompleteRead(b"", expected - received)
     except urllib.error.HTTPError as error:
         if error.code == 416 and offset:  # the partial file is already complete (or longer than the file)
             pass
         else:
             raise DataError(f"{url}: HTTP error {error.code} ({error.reason}); try again later or use --mirror") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as error:
         raise DataError(f"{url}: download interrupted ({getattr(error, 'reason', error)}); run the command again "
                         f"to resume from {partial.stat().st_size if partial.is_file() else 0} bytes") from None
     actual = file_md5(partial)
