@@ -53,13 +53,11 @@ def translate(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
 
 
 def _gather_window(padded: torch.Tensor, corners: torch.Tensor, size) -> torch.Tensor:
-    """Cut an ``size`` window from each padded image at its own top-left ``corners`` (N x 2: row, col)."""
-    count, height, width = len(padded), size[0], size[1]
-    device = padded.device
-    rows = torch.arange(height, device=device).view(1, height, 1) + corners[:, 0].view(count, 1, 1)
-    cols = torch.arange(width, device=device).view(1, 1, width) + corners[:, 1].view(count, 1, 1)
-    batch = torch.arange(count, device=device).view(count, 1, 1)
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    """Cut a ``size`` window from each padded image at its own top-left ``corners`` (N x 2: row, col).
+    Every possible window is a strided view (unfold, no copy); one indexing call picks each image's."""
+    windows = padded.unfold(2, size[0], 1).unfold(3, size[1], 1)  # N x C x rows x cols x H x W (a view)
+    batch = torch.arange(len(padded), device=padded.device)
+    return windows[batch, :, corners[:, 0], corners[:, 1]]
 
 
 def translate_keypoints(keypoints: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
