@@ -8,7 +8,7 @@ from PIL import Image
 
 from striate.cli.main import main
 
-TINY = ["--model", "mlp", "--model.args", "{hidden: [16]}", "--epochs", "1", "--progress", "'off'",
+TINY = ["--model", "mlp", "--model.args", "{hidden: [16]}", "--epochs", "1", "--progress", "off",
         "--data.augment", "[]"]
 
 
@@ -99,7 +99,7 @@ def test_train_end_to_end_on_the_cifar10_jpeg_folder(shared_data, tmp_path, caps
     runs = tmp_path / "runs"
     code = main(["train", "--data", str(root), "--model", "lenet5", "--data.input_size", "32", "--epochs", "2",
                  "--data.max_per_class", "25", "--data.augment", "[hflip, {crop: {padding: 4}}]",
-                 "--out_dir", str(runs), "--progress", "'off'", "--name", "cifar"])
+                 "--out_dir", str(runs), "--progress", "off", "--name", "cifar"])
     assert code == 0, capsys.readouterr().err
     meta = json.loads((runs / "cifar" / "model.json").read_text())
     assert len(meta["class_names"]) == 10 and meta["input_shape"] == [3, 32, 32]

@@ -88,15 +88,14 @@ def test_bad_settings():
         fit_preprocess(images, "zca_white", 0.0)
 
 
-def test_a_whitened_run_predicts_with_the_same_preprocessing(tmp_path):
-    from conftest import tiny_config
-
+def test_a_whitened_run_predicts_with_the_same_preprocessing(tiny_cfg):
     from striate.data.images import to_network_input
     from striate.data.sources import load_source
     from striate.pipeline import make_loader, prepare_data, train_from_config
     from striate.runs import load_run_model
 
-    config = tiny_config(tmp_path, data__normalize="zca_white", data__whiten_epsilon=0.01)
+    config = tiny_cfg
+    config.data.normalize, config.data.whiten_epsilon = "zca_white", 0.01
     run_dir = train_from_config(config)["run_dir"]
     assert (run_dir / "preprocess.safetensors").is_file()
     meta = json.loads((run_dir / "model.json").read_text())

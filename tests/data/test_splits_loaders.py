@@ -44,14 +44,16 @@ def test_make_splits_with_folds_keeps_the_test_split_fixed():
 
 
 def _folder(tmp_path, count=5):
-    from test_file_sources import make_folder
+    """Three class sub-folders of ``count`` random 14x11 PNG images each."""
+    import numpy as np
+    from PIL import Image
 
-    root = make_folder(tmp_path / "imgs", classes=("a", "b", "c"), per_class=count, size=(14, 11))
-    for index, path in enumerate(sorted(root.rglob("*.png"))):  # give every image its own content
-        from PIL import Image
-        import numpy as np
-
-        Image.fromarray(np.random.default_rng(index).integers(0, 256, (11, 14, 3), dtype=np.uint8)).save(path)
+    root = tmp_path / "imgs"
+    for label, name in enumerate(("a", "b", "c")):
+        (root / name).mkdir(parents=True)
+        for index in range(count):
+            pixels = np.random.default_rng(label * 100 + index).integers(0, 256, (11, 14, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{index:03d}.png")
     return root
 
 

@@ -90,8 +90,9 @@ def affine(images: torch.Tensor, matrices: torch.Tensor, mode: str = "bilinear")
     ``A`` is ``matrices[i]`` (N x 2 x 2, acting on ``(x, y)``); zeros outside. ``mode``: bilinear or
     nearest (for masks)."""
     height, width = images.shape[-2:]
-    theta = torch.cat([_pixel_to_grid(matrices.to(images.dtype), height, width),
-                       torch.zeros(len(images), 2, 1, device=images.device, dtype=images.dtype)], dim=2)
+    dtype = images.dtype if images.is_floating_point() else torch.float32  # masks: integer labels
+    theta = torch.cat([_pixel_to_grid(matrices.to(dtype), height, width),
+                       torch.zeros(len(images), 2, 1, device=images.device, dtype=dtype)], dim=2)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return _sample(images, grid, mode)
 
