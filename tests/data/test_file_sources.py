@@ -183,3 +183,25 @@ def test_downloaded_sources_say_how_to_get_the_data(tmp_path, monkeypatch):
     make_cifar10(tmp_path / "cifar10" / "cifar-10-batches-py")
     assert len(load_source("cifar10")["train"]) == 20
     assert torch.is_tensor(load_source("cifar10")["test"].labels)
+
+
+def test_corrupt_npz_and_ragged_label_csv(tmp_path):
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip really")
+    with pytest.raises(DataError, match="not a readable NumPy file"):
+        load_source("npz", str(tmp_path / "broken.npz"))
+    header = "label," + ",".join(f"pixel{i}" for i in range(4))
+    (tmp_path / "ragged.csv").write_text(f"{header}\n1,0,10,20,30\n0,255,0\n")
+    with pytest.raises(DataError, match="5 numeric fields"):
+        load_source("csv", str(tmp_path / "ragged.csv"))
+
+
+def test_prediction_inputs_are_cut_like_the_training_folder(tmp_path):
+    from striate.data.folder import decode_file
+    from striate.data.images import load_image, to_network_input
+
+    pixels = np.random.default_rng(1).integers(0, 256, (12, 30, 3), dtype=np.uint8)  # a wide picture
+    Image.fromarray(pixels).save(tmp_path / "wide.png")
+    preprocess = {"native_size": [8, 8], "input_size": 8, "fit": "pad", "normalize": "none"}
+    predicted = to_network_input([load_image(tmp_path / "wide.png", 3)], preprocess)
+    trained = decode_file(tmp_path / "wide.png", 3, 8).float().div(255)
+    assert torch.allclose(predicted[0], trained)

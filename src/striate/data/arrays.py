@@ -12,6 +12,7 @@ facial-keypoints layout: 30 keypoint coordinates, 96 x 96 grey images) -> :func:
 
 import csv
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,7 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
             return {file.stem: np.load(file, allow_pickle=False) for file in sorted(path.glob("*.npy"))}
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: not a readable NumPy file ({error}); expected .npz or .npy arrays "
                         "saved without pickles") from None
 

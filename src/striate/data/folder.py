@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from striate.data.geometry import resize
+from striate.data.geometry import fit_image
 from striate.data.images import IMAGE_SUFFIXES, load_image
 from striate.errors import DataError
 
@@ -89,23 +89,6 @@ def detect_channels(paths: list[Path]) -> int:
         except Exception:  # unreadable files are reported when decoded
             continue
     return 1
-
-
-def fit_image(image: torch.Tensor, size: int) -> torch.Tensor:
-    """A uint8 ``C x H x W`` image -> ``C x size x size``: the shorter side scaled to ``size``
-    (bilinear, antialiased), the centre cropped.
-
-    >>> fit_image(torch.zeros(3, 40, 80, dtype=torch.uint8), 32).shape
-    torch.Size([3, 32, 32])
-    """
-    height, width = image.shape[-2:]
-    if (height, width) == (size, size):
-        return image
-    scale = size / min(height, width)
-    new_height, new_width = max(size, round(height * scale)), max(size, round(width * scale))
-    scaled = resize(image.unsqueeze(0), (new_height, new_width))[0]
-    top, left = (new_height - size) // 2, (new_width - size) // 2
-    return scaled[:, top : top + size, left : left + size].contiguous()
 
 
 def decode_file(path: Path, channels: int, size: int) -> torch.Tensor:
