@@ -59,6 +59,12 @@ def prepare_data(config: Config) -> PreparedData:
     """Load the source, split it (seeded, stratified), fit images to the input size, and measure
     the normalisation on the training split only."""
     data = config.data
+    if data.loader == "streaming":  # image folders stay on disk; worker processes decode them per batch
+        from striate.data.fileset import prepare_streaming
+
+        return PreparedData(*prepare_streaming(data))
+    if data.loader != "device":
+        raise ConfigError(f"unknown data.loader '{data.loader}'; expected device or streaming")
     raw = load_source(data.source, data.path, **source_options(config))
     native = list(raw["train"].image_shape)
     splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed, data.folds, data.fold)
@@ -82,6 +88,12 @@ def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
 
 
 def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train: bool) -> DeviceLoader:
+    if not isinstance(part, ImageSet):  # a FileSet: data.loader is streaming
+        from striate.data.fileset import streaming_loader
+
+        return streaming_loader(part, config.optim.batch_size if train else 512, make_normalizer(preprocess, device),
+                                train, config.run.seed, device,
+                                build_augment(config.data.augment, preprocess) if train else None, config.data.workers)
     return DeviceLoader(part, config.optim.batch_size if train else 512, preprocess["mean"], preprocess["std"],
                         shuffle=train, seed=config.run.seed, device=device,
                         augment=build_augment(config.data.augment, preprocess) if train else None,

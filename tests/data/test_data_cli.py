@@ -105,3 +105,19 @@ def test_train_end_to_end_on_the_cifar10_jpeg_folder(shared_data, tmp_path, caps
     assert len(meta["class_names"]) == 10 and meta["input_shape"] == [3, 32, 32]
     summary = json.loads((runs / "cifar" / "summary.json").read_text())
     assert summary["test_count"] > 0 and 0.0 <= summary["test_accuracy"] <= 1.0
+
+
+def test_streaming_training_matches_device_training(tmp_path, capsys):
+    """data.loader: streaming (files decoded by workers per batch) trains exactly like the in-memory loader."""
+    root = _folder(tmp_path / "imgs")
+    histories = {}
+    for loader in ("device", "streaming"):
+        runs = tmp_path / loader
+        assert main(["train", "--data", str(root), "--data.input_size", "8", "--out_dir", str(runs), "--name", "r",
+                     "--data.loader", loader, "--data.workers", "0", *TINY[:-2], "--epochs", "2",
+                     "--data.augment", "[hflip, {crop: {padding: 1}}]"]) == 0
+        histories[loader] = [json.loads(line) for line in (runs / "r" / "metrics.jsonl").read_text().splitlines()]
+    for device, streaming in zip(histories["device"], histories["streaming"]):
+        assert device["train_loss"] == streaming["train_loss"] and device["val_accuracy"] == streaming["val_accuracy"]
+    assert main(["train", "--data", str(root), "--data.loader", "disk", "--out_dir", str(tmp_path / "x"), *TINY]) == 2
+    assert "expected device or streaming" in capsys.readouterr().err

@@ -48,6 +48,12 @@ def _single_thread_worker(_: int) -> None:
     torch.set_num_threads(1)  # the workers decode; the main process keeps the cores for the model
 
 
+def _private_generator() -> torch.Generator:
+    """DataLoader draws its workers' base seed from this, not from the global generator, so that
+    building a loader does not change the model's initialisation or dropout draws."""
+    return torch.Generator().manual_seed(0)
+
+
 def _stack(samples):
     images, labels = zip(*samples)
     return torch.stack(images), torch.tensor(labels, dtype=torch.long)
@@ -56,7 +62,8 @@ def _stack(samples):
 def find_bad_files(files: FileList, channels: int, size: int, workers: int = 0) -> list[tuple[str, str]]:
     """Decode every file (in ``workers`` processes); return ``(path, reason)`` of those that fail."""
     loader = DataLoader(FileDataset(files, channels, size, check=True), batch_size=64, num_workers=workers,
-                        collate_fn=list, worker_init_fn=_single_thread_worker if workers else None)
+                        collate_fn=list, worker_init_fn=_single_thread_worker if workers else None,
+                        generator=_private_generator())
     return [(str(files.paths[index]), reason) for batch in loader for index, reason in batch if reason]
 
 
@@ -105,7 +112,8 @@ class StreamingLoader:
         batches = [order[b * self.batch_size : (b + 1) * self.batch_size].tolist() for b in range(len(self))]
         loader = DataLoader(FileDataset(self.files, self.channels, self.size), batch_sampler=batches,
                             num_workers=self.workers, collate_fn=_stack,
-                            worker_init_fn=_single_thread_worker if self.workers else None)
+                            worker_init_fn=_single_thread_worker if self.workers else None,
+                            generator=_private_generator())
         for images, labels in loader:
             images = images.to(self.device, non_blocking=True).float().div_(255)
             if self.augment is not None:

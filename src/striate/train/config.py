@@ -37,6 +37,8 @@ class DataConfig:
     max_per_class: int = 0  # read at most this many images per class from an image folder (0: all)
     folds: int = 0  # k-fold cross-validation with this many folds (0: off); 'striate train --folds 5'
     fold: int = 0  # which fold is the validation split (set by the cross-validation driver)
+    loader: str = "device"  # device (all images in memory on the device) | streaming (image folders, decoded by workers)
+    workers: int = 2  # decoding processes of the streaming loader
 
 
 @dataclass
