@@ -79,3 +79,13 @@ def test_lighting_uses_the_fitted_eigen_decomposition():
     augmenter = build_augment(["lighting"], stats)
     out = augmenter(torch.zeros(4, 3, 2, 2), torch.Generator().manual_seed(0))
     assert out[:, 1:].abs().max() == 0 and out[:, 0].abs().max() > 0  # only the red axis moves
+
+
+def test_uint8_batches_give_the_float_result():
+    images = torch.randint(0, 256, (8, 3, 12, 12), dtype=torch.uint8)
+    augmenter = build_augment(["hflip", {"crop": {"padding": 3, "mode": "reflect"}}, "translate", "rotate", "noise"])
+    from_uint8 = augmenter(images, torch.Generator().manual_seed(5))
+    from_float = augmenter(images.float().div(255), torch.Generator().manual_seed(5))
+    assert from_uint8.dtype == torch.float32 and torch.allclose(from_uint8, from_float, atol=1e-6)
+    only_exact = build_augment(["vflip"])(images, torch.Generator().manual_seed(0))
+    assert only_exact.dtype == torch.float32 and only_exact.max() <= 1.0

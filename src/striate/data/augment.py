@@ -35,6 +35,7 @@ class Augmentation:
     Photometric ones leave masks and keypoints alone (the defaults below)."""
 
     name = ""
+    exact = False  # True: exact on uint8 images too (pixels only move), so it can run before the float conversion
 
     def draw(self, shape, generator: torch.Generator, device) -> dict:
         raise NotImplementedError
@@ -50,7 +51,7 @@ class Augmentation:
 
 
 class HorizontalFlip(Augmentation):
-    name, axis = "hflip", 0
+    name, axis, exact = "hflip", 0, True
 
     def __init__(self, p: float = 0.5):
         self.p = p
@@ -78,7 +79,7 @@ class VerticalFlip(HorizontalFlip):
 class Translate(Augmentation):
     """Integer shifts of up to ``max_shift`` pixels, zero fill."""
 
-    name = "translate"
+    name, exact = "translate", True
 
     def __init__(self, max_shift: int = 2):
         self.max_shift = int(max_shift)
@@ -99,7 +100,7 @@ class Translate(Augmentation):
 class Crop(Augmentation):
     """Pad by ``padding`` pixels (``constant`` zeros or ``reflect``) and cut a random window of the original size."""
 
-    name = "crop"
+    name, exact = "crop", True
 
     def __init__(self, padding: int = 4, mode: str = "constant"):
         if mode not in ("constant", "reflect"):
@@ -310,7 +311,14 @@ class Augmenter:
         return images, masks, keypoints
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return self.apply(images, self.draw(images.shape, generator, images.device))[0]
+        """Draw and apply to a batch; uint8 images (0..255) become floats in 0..1 after the leading exact
+        steps (flips, shifts, crops move 4x fewer bytes on uint8), with the same result as on floats."""
+        draws = self.draw(images.shape, generator, images.device)
+        for step, params in zip(self.steps, draws):
+            if images.dtype == torch.uint8 and not step.exact:
+                images = images.float().div_(255)
+            images = step.images(images, params)
+        return images.float().div_(255) if images.dtype == torch.uint8 else images
 
 
 def _parse_entry(entry) -> tuple[str, dict]:

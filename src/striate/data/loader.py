@@ -20,6 +20,16 @@ def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
     return values.mean(dim=1).tolist(), values.std(dim=1, correction=0).tolist()
 
 
+def augment_batch(images: torch.Tensor, augment: Augment | None, generator: torch.Generator) -> torch.Tensor:
+    """uint8 batch -> augmented float batch in 0..1 (an Augmenter takes the uint8 images itself)."""
+    from striate.data.augment import Augmenter
+
+    if isinstance(augment, Augmenter):
+        return augment(images, generator)
+    images = images.float().div_(255)
+    return augment(images, generator) if augment is not None else images
+
+
 class DeviceLoader:
     """Mini-batches of ``(float images, labels)`` from an :class:`ImageSet` on ``device``.
 
@@ -70,7 +80,5 @@ class DeviceLoader:
         for batch in range(len(self)):
             start = batch * self.batch_size
             index = order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            images = self.data.images[index].float().div_(255)
-            if self.augment is not None:
-                images = self.augment(images, generator)
+            images = augment_batch(self.data.images[index], self.augment, generator)
             yield self._normalize_float(images), self.data.labels[index]

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from striate.data.folder import FileList, decode_file, detect_channels, list_files, report_bad
+from striate.data.loader import augment_batch
 from striate.errors import DataError
 
 
@@ -115,7 +116,5 @@ class StreamingLoader:
                             worker_init_fn=_single_thread_worker if self.workers else None,
                             generator=_private_generator())
         for images, labels in loader:
-            images = images.to(self.device, non_blocking=True).float().div_(255)
-            if self.augment is not None:
-                images = self.augment(images, generator)
+            images = augment_batch(images.to(self.device, non_blocking=True), self.augment, generator)
             yield self.normalize(images), labels.to(self.device)
