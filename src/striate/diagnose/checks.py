@@ -50,7 +50,7 @@ def loss_at_init(setup: CheckSetup, count: int = 256) -> CheckResult:
     advice = "" if verdict == PASS else (
         "the initial scores are not small and balanced: scale the initial weights down (He/Kaiming or Xavier), "
         "normalise the input, and check the last layer and the loss function")
-    return CheckResult("loss at init", verdict, f"{loss:.4g}", f"ln({setup.num_classes}) = {expected:.3f} +- 15%", advice)
+    return CheckResult("loss at init", verdict, f"loss {loss:.4g}", f"ln({setup.num_classes}) = {expected:.3f} +- 15%", advice)
 
 
 def l2_penalty(model: nn.Module) -> torch.Tensor:
