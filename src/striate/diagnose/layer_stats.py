@@ -28,10 +28,14 @@ def watched_layers(model: nn.Module) -> dict[str, nn.Module]:
             if name and not any(True for _ in module.children()) and not isinstance(module, SKIPPED)}
 
 
-def dead_fraction(output: torch.Tensor) -> float:
-    """Share of channels (dim 1) that are zero for every sample and position."""
+def dead_share(output: torch.Tensor) -> torch.Tensor:
+    """Share of channels (dim 1) that are zero for every sample and position, as a 0-d tensor (no device sync)."""
     alive = (output > 0).transpose(0, 1).reshape(output.shape[1], -1).any(dim=1)
-    return 1.0 - float(alive.float().mean())
+    return 1.0 - alive.float().mean()
+
+
+def dead_fraction(output: torch.Tensor) -> float:
+    return float(dead_share(output))
 
 
 def summarize(output: torch.Tensor, is_relu: bool) -> dict:
