@@ -161,3 +161,10 @@ def test_gradient_norms(setup):
     assert next(row for row in dead.details if row["tensor"] == "features.fc1.weight")["grad_norm"] == 0.0
     exploding = gradient_norm_check(with_model(setup, _scale_weights(1000.0)).make_model(), images, labels)
     assert exploding.verdict == FAIL
+
+
+def test_overfit_falls_back_to_a_tenth_of_the_rate(setup):
+    """A rate that overshoots on 20 repeated images but whose tenth memorises them still passes, and says so."""
+    result = overfit_tiny(dataclasses.replace(setup, lr=10.0))
+    assert result.verdict == PASS
+    assert result.measured.startswith("lr 10: diverged") and "; lr 1: 100%" in result.measured

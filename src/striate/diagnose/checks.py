@@ -107,10 +107,10 @@ def _overfit(setup: CheckSetup, lr: float, count: int, max_steps: int) -> tuple[
 def overfit_tiny(setup: CheckSetup, count: int = 20, max_steps: int = 300) -> CheckResult:
     """SGD on ``count`` images without regularisation must reach 100% training accuracy.
 
-    Tried at the recipe's learning rate, then at a tenth of it: a network that memorises only at the
-    smaller rate gets a warning (the recipe's rate is too high for this start).
+    Tried at the recipe's learning rate, then at a tenth of it (the same 20 images in every step push
+    momentum further than varied mini-batches do, so a rate that trains well can overshoot here).
     """
-    expected = f"100% within {max_steps} steps"
+    expected = f"100% within {max_steps} steps at lr {setup.lr:g} or {setup.lr / 10:g}"
     attempts = []
     for lr in (setup.lr, setup.lr / 10):
         accuracy, step, loss, diverged = _overfit(setup, lr, count, max_steps)
@@ -118,13 +118,7 @@ def overfit_tiny(setup: CheckSetup, count: int = 20, max_steps: int = 300) -> Ch
             f"{100 * accuracy:.0f}% after {step} steps (loss {loss:.3g})"
         attempts.append(f"lr {lr:g}: {text}")
         if accuracy == 1.0:
-            break
-    if accuracy == 1.0 and lr == setup.lr:
-        return CheckResult(f"overfit {count} images", PASS, attempts[0], expected)
-    if accuracy == 1.0:
-        return CheckResult(f"overfit {count} images", WARN, "; ".join(attempts), expected,
-                           f"memorises only at lr {lr:g}: the recipe's optim.lr is high for the first steps "
-                           "(lower it, or add a warm-up)")
+            return CheckResult(f"overfit {count} images", PASS, "; ".join(attempts), expected)
     return CheckResult(f"overfit {count} images", FAIL, "; ".join(attempts), expected,
                        f"the network cannot memorise {count} images: if the loss diverged lower optim.lr "
                        "(see 'striate lr-find'); otherwise look for dead ReLUs or a broken layer (gradient check)")

@@ -114,7 +114,7 @@ def _custom_layer_rows(model, images, per_tensor: int, seed: int) -> list[dict]:
         layer_input.requires_grad_(True)
         with torch.no_grad():
             weights = torch.randn(layer(layer_input).shape, dtype=torch.float64,
-                                  generator=torch.Generator().manual_seed(seed))
+                                  generator=torch.Generator().manual_seed(seed)).to(layer_input.device)
         loss_of = _loss_function(lambda layer=layer, x=layer_input, r=weights: (layer(x) * r).sum(), seed)
         tensors = {"input": layer_input, **dict(layer.named_parameters())}
         for row in _compare(loss_of, tensors, per_tensor, seed):
