@@ -168,3 +168,50 @@ def test_overfit_falls_back_to_a_tenth_of_the_rate(setup):
     result = overfit_tiny(dataclasses.replace(setup, lr=10.0))
     assert result.verdict == PASS
     assert result.measured.startswith("lr 10: diverged") and "; lr 1: 100%" in result.measured
+
+
+class _ScaleFunction(torch.autograd.Function):
+    """y = x * s; the gradient of the shared weight s is the sum over positions of dy * x (here wrongly halved)."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x, scale)
+        return x * scale
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, scale = ctx.saved_tensors
+        return grad_output * scale, 0.5 * (grad_output * x).sum().reshape(1)
+
+
+class WrongScale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((1,), 1.5))
+
+    def forward(self, x):
+        return _ScaleFunction.apply(x, self.scale)
+
+
+def test_gradient_check_finds_a_wrong_parameter_gradient_in_a_custom_layer(setup):
+    def change(model):
+        model.features.fc1 = nn.Sequential(model.features.fc1, WrongScale())
+
+    result = _gradcheck(with_model(setup, change))
+    assert result.verdict == FAIL
+    verdicts = {row["tensor"]: row["verdict"] for row in result.details}
+    assert verdicts["features.fc1.1 (WrongScale, custom): scale"] == FAIL
+    assert verdicts["features.fc1.1 (WrongScale, custom): input"] == PASS  # its input gradient is right
+    assert verdicts["features.fc1.1.scale"] == FAIL
+
+
+def test_gradient_check_passes_lenet_on_images_with_flat_background():
+    """Max pooling over a constant background has exact ties; the check must not mistake them for a bug."""
+    from striate.models import create_model
+
+    torch.manual_seed(0)
+    images = torch.zeros(4, 1, 32, 32)
+    images[:, :, 10:20, 10:20] = torch.rand(4, 1, 10, 10)
+    result = gradient_check(create_model("lenet5"), images, torch.tensor([0, 1, 2, 3]), per_tensor=4)
+    assert result.verdict == PASS, result.measured
+    assert len(result.details) == 11  # the input and the 10 parameter tensors

@@ -65,7 +65,8 @@ def _compare(loss_of, tensors: dict[str, torch.Tensor], per_tensor: int, seed: i
         analytic = tensor.grad.reshape(-1)[indices].double()
         numeric = _numeric_gradient(loss_of, tensor, indices)
         error = relative_error(analytic, numeric)
-        rows.append({"tensor": name, "relative_error": error, "verdict": grade(error, WARN_ERROR, FAIL_ERROR)})
+        rows.append({"tensor": name, "relative_error": error, "verdict": grade(error, WARN_ERROR, FAIL_ERROR),
+                     "custom_layer": False})
     return rows
 
 
@@ -73,7 +74,7 @@ def _loss_function(forward, seed: int):
     """A deterministic loss: the same dropout masks at every call (the RNG is re-seeded each time)."""
 
     def loss_of(track: bool = False):
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[torch.cuda.current_device()] if torch.cuda.is_available() else []):
             torch.manual_seed(seed)
             with torch.set_grad_enabled(track):
                 loss = forward()
@@ -93,8 +94,13 @@ def is_custom_layer(module: nn.Module) -> bool:
 def _capture_inputs(model: nn.Module, images: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
     modules = dict(model.named_modules())
     captured: dict[str, torch.Tensor] = {}
-    handles = [modules[name].register_forward_pre_hook(
-        lambda _m, args, name=name: captured.setdefault(name, args[0].detach().clone())) for name in names]
+    def hook(name):
+        def keep(_module, args):
+            if args and torch.is_tensor(args[0]) and args[0].is_floating_point():
+                captured.setdefault(name, args[0].detach().clone())
+        return keep
+
+    handles = [modules[name].register_forward_pre_hook(hook(name)) for name in names]
     try:
         with torch.no_grad():
             model(images)
@@ -118,7 +124,7 @@ def _custom_layer_rows(model, images, per_tensor: int, seed: int) -> list[dict]:
         loss_of = _loss_function(lambda layer=layer, x=layer_input, r=weights: (layer(x) * r).sum(), seed)
         tensors = {"input": layer_input, **dict(layer.named_parameters())}
         for row in _compare(loss_of, tensors, per_tensor, seed):
-            rows.append(row | {"tensor": f"{name} ({type(layer).__name__}, custom): {row['tensor']}"})
+            rows.append(row | {"tensor": f"{name} ({type(layer).__name__}, custom): {row['tensor']}", "custom_layer": True})
     return rows
 
 
@@ -137,7 +143,7 @@ def gradient_check(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     tensors = {"input": inputs, **{name: p for name, p in checked.named_parameters() if p.requires_grad}}
     rows = _compare(loss_of, tensors, per_tensor, seed) + _custom_layer_rows(checked, inputs.detach(), per_tensor, seed)
     # a failing custom layer is the likeliest culprit: tensors below it inherit its error
-    custom_failures = [row for row in rows if ", custom)" in row["tensor"] and row["verdict"] != PASS]
+    custom_failures = [row for row in rows if row["custom_layer"] and row["verdict"] != PASS]
     worst_row = max(custom_failures or rows, key=lambda row: row["relative_error"])
     verdict = worst(row["verdict"] for row in rows)
     advice = ""
