@@ -6,8 +6,8 @@ variance = validation error - training error. Either above ``tolerance`` is "hig
 Before that, a run whose loss became infinite or grew is "diverged", and one with high bias
 whose training loss is still falling fast is "not converged" (train longer before judging).
 
->>> advice = advise_history(history)   # doctest: +SKIP
->>> advice.verdict
+>>> history = [{"train_loss": 0.02, "train_accuracy": 1.0, "val_loss": 0.9, "val_accuracy": 0.82}]
+>>> advise_history(history).verdict
 'high variance'
 """
 

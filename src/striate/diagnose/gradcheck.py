@@ -9,7 +9,7 @@ Layers that are not part of torch.nn (custom layers) are also checked on their o
 input they received in the model, so a wrong backward is pinned to the layer that has it.
 
 >>> result = gradient_check(model, images, labels)   # doctest: +SKIP
->>> result.verdict
+>>> result.verdict                                    # doctest: +SKIP
 'pass'
 """
 

@@ -10,7 +10,7 @@ healthy (CS231n, "Ratio of weights:updates"); much lower means the learning rate
 much higher that it is too high.
 
 >>> monitor = LayerMonitor(model, optimizer, every=10)   # doctest: +SKIP
->>> ... train an epoch ...
+>>> train_epoch(model, optimizer, loader)                 # doctest: +SKIP
 >>> figures = monitor.epoch_figures()                     # doctest: +SKIP
 >>> figures["monitor_warnings"]                            # doctest: +SKIP
 ['features.act2: 64% of ReLU channels dead']
