@@ -131,8 +131,11 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
             "preprocess": preprocess_figures, "data": {"source": config.data.source, "path": config.data.path}}
     _write_run_files(paths, config, meta)
     best = {"val_accuracy": -1.0, "epoch": 0}
+    monitor = _make_monitor(config, model, optimizer)
 
     def on_epoch(figures: dict) -> None:
+        if monitor is not None:
+            _record_monitor(monitor, figures)
         with paths.metrics.open("a") as file:
             file.write(json.dumps(figures) + "\n")
         save_weights(paths.weights("last"), model.state_dict())
@@ -146,7 +149,27 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
                       on_step=progress.on_step, on_epoch=on_epoch)
     finally:
         progress.close()
+        if monitor is not None:
+            monitor.close()
     return _finish(paths, model, splits, preprocess, config, device, history, best)
+
+
+def _make_monitor(config: Config, model, optimizer):
+    """The per-layer monitor when run.monitor is on (hooks on the model and optimizer), else None."""
+    if not config.run.monitor:
+        return None
+    from striate.diagnose.monitors import LayerMonitor
+
+    return LayerMonitor(model, optimizer, every=config.run.monitor_every)
+
+
+def _record_monitor(monitor, figures: dict) -> None:
+    """Add the epoch's layer statistics to its figures and warn (on stderr) about those out of range."""
+    import sys
+
+    figures.update(monitor.epoch_figures())
+    for line in figures["monitor_warnings"]:
+        print(f"warning: epoch {figures['epoch']}: {line}", file=sys.stderr)
 
 
 def _finish(paths, model, splits, preprocess, config, device, history, best) -> dict:

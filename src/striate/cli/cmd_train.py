@@ -32,4 +32,7 @@ def run(args) -> int:
     print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "
           f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
     print(f"run saved to {result['run_dir']}")
+    from striate.diagnose.advice import advise_history, format_advice
+
+    print(format_advice(advise_history(result["history"])))
     return 0

@@ -60,6 +60,8 @@ class RunConfig:
     seed: int = 0  # seeds weights init and batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
+    monitor_every: int = 10  # with monitor on, measure one training step in this many
 
 
 @dataclass
