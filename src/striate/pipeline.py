@@ -22,6 +22,7 @@ from striate.data import DeviceLoader, ImageSet, channel_stats, fit_to_size, loa
 from striate.data.augment import build_augment
 from striate.errors import ConfigError
 from striate.models import create_model
+from striate.models.spec import is_spec_path, read_spec
 from striate.runs import RunPaths, new_run_dir
 from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, save_weights
 from striate.train.config import Config, config_to_dict
@@ -71,8 +72,11 @@ def prepare_data(config: Config) -> PreparedData:
 
 def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
     """The builder's keyword arguments: shapes from the data, the rest from model.args."""
-    return {"num_classes": num_classes, "in_channels": preprocess["channels"],
+    args = {"num_classes": num_classes, "in_channels": preprocess["channels"],
             "input_size": preprocess["input_size"], **config.model.args}
+    if is_spec_path(config.model.name):  # keep the network spec in the run, so the run does not need the file
+        args["spec"] = read_spec(config.model.name)
+    return args
 
 
 def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train: bool) -> DeviceLoader:
