@@ -21,6 +21,7 @@ import striate
 from striate.data import DeviceLoader, ImageSet, channel_stats, fit_to_size, load_source, make_splits
 from striate.data.augment import build_augment
 from striate.errors import ConfigError
+from striate.layers import init_weights
 from striate.models import create_model
 from striate.models.spec import is_spec_path, read_spec
 from striate.runs import RunPaths, new_run_dir
@@ -98,7 +99,7 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
     splits, preprocess = prepared.splits, prepared.preprocess
     class_names = splits["train"].class_names
     model_args = model_arguments(config, len(class_names), preprocess)
-    model = create_model(config.model.name, **model_args).to(device)
+    model = init_weights(create_model(config.model.name, **model_args), config.model.init).to(device)
     optim = config.optim
     optimizer = build_optimizer(model, optim.optimizer, optim.lr, optim.momentum, optim.nesterov, optim.weight_decay)
     train_loader = make_loader(splits["train"], preprocess, config, device, train=True)

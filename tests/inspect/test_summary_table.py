@@ -57,3 +57,18 @@ def test_to_dict_has_rows_and_totals():
     data = summary(create_model("mlp"), (1, 28, 28)).to_dict()
     assert data["totals"]["params"] == sum(row["params"] for row in data["rows"])
     assert data["rows"][0]["output_shape"] == [784]
+
+
+def test_a_module_called_twice_adds_up_its_work():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.conv(x))
+
+    row = summary(Twice(), (2, 4, 4)).row("conv")
+    assert row.calls == 2
+    assert row.macs == 2 * (4 * 4 * 2 * 2 * 9)
+    assert row.rf_size == 5  # the last call's field

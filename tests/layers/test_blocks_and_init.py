@@ -78,3 +78,15 @@ def test_unknown_init_lists_the_names():
     with pytest.raises(ModelError, match="did you mean 'he_normal'"):
         init_weights(layer_stack(), "he_norml")
     assert {"xavier_uniform", "glorot_normal", "he_uniform", "msr_normal", "naive"} <= set(init_names())
+
+
+def test_training_recipe_init_is_checked_before_a_run_directory_exists(tmp_path):
+    from conftest import tiny_config
+
+    from striate.pipeline import train_from_config
+
+    config = tiny_config(tmp_path / "runs")
+    config.model.init = "he_norml"
+    with pytest.raises(ModelError, match="unknown initialisation 'he_norml'"):
+        train_from_config(config)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

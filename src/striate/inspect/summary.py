@@ -35,6 +35,7 @@ class Row:
     rf_start: float  # input coordinate of the centre of unit 0 (pixel i is centred at i)
     rf_width: tuple = ()  # (size, jump, start) along the width axis
     leaf: bool = True  # False for containers (blocks, stages); only leaves are rows of the table
+    calls: int = 1  # how often the forward pass called the module (shape and field are from the last call)
 
 
 @dataclass
@@ -129,7 +130,12 @@ def summary(model: nn.Module, input_shape: tuple[int, int, int]) -> Summary:
         def hook(module, inputs, output):
             tensor = _first_tensor(output)
             field = tracer.field_of(tensor) if tensor is not None else None
-            modules[name] = _make_row(name, module, inputs, output, field)
+            row = _make_row(name, module, inputs, output, field)
+            if name in modules:  # a module used twice (a shared ReLU): its work adds up, its last call shows
+                row.macs += modules[name].macs
+                row.activation_bytes += modules[name].activation_bytes
+                row.calls += modules[name].calls
+            modules[name] = row
         return hook
 
     handles = [module.register_forward_hook(record(name)) for name, module in model.named_modules() if name]
