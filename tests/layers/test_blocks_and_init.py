@@ -80,12 +80,10 @@ def test_unknown_init_lists_the_names():
     assert {"xavier_uniform", "glorot_normal", "he_uniform", "msr_normal", "naive"} <= set(init_names())
 
 
-def test_training_recipe_init_is_checked_before_a_run_directory_exists(tmp_path):
-    from conftest import tiny_config
-
+def test_training_recipe_init_is_checked_before_a_run_directory_exists(tiny_cfg, tmp_path):
     from striate.pipeline import train_from_config
 
-    config = tiny_config(tmp_path / "runs")
+    config = tiny_cfg
     config.model.init = "he_norml"
     with pytest.raises(ModelError, match="unknown initialisation 'he_norml'"):
         train_from_config(config)

@@ -101,16 +101,14 @@ def test_spec_head_can_use_num_classes_and_reset():
 
 
 @pytest.mark.slow
-def test_train_accepts_a_spec_file_and_the_run_keeps_it(tmp_path):
-    from conftest import tiny_config
-
+def test_train_accepts_a_spec_file_and_the_run_keeps_it(tiny_cfg, tmp_path):
     from striate.pipeline import train_from_config
     from striate.runs import load_run_model
 
     net = tmp_path / "tiny-net.yaml"
     net.write_text(yaml.safe_dump(spec([{"conv1": {"type": "conv", "out_channels": 4, "kernel_size": 3}}, "relu",
                                         {"pool": {"type": "maxpool", "kernel_size": 2}}, "flatten"])))
-    config = tiny_config(tmp_path / "runs")
+    config = tiny_cfg
     config.model.name = str(net)
     config.model.args = {}
     config.optim.epochs = 1
