@@ -72,3 +72,22 @@ def test_a_module_called_twice_adds_up_its_work():
     assert row.calls == 2
     assert row.macs == 2 * (4 * 4 * 2 * 2 * 9)
     assert row.rf_size == 5  # the last call's field
+
+
+@pytest.mark.parametrize("name", [n for n in __import__("striate").list_models()])
+def test_summary_runs_on_every_registered_model(name):
+    """On the meta device: totals agree with the model, the fields grow along the main path."""
+    import inspect as python_inspect
+
+    from striate.models import get_builder
+
+    defaults = {k: p.default for k, p in python_inspect.signature(get_builder(name)).parameters.items()}
+    shape = (defaults["in_channels"], defaults["input_size"], defaults["input_size"])
+    with torch.device("meta"):
+        model = create_model(name)
+    table = summary(model, shape)
+    assert table.total_params == sum(p.numel() for p in model.parameters())
+    assert table.output_shape == (defaults["num_classes"],)
+    assert table.total_macs > 0
+    sizes = [row.rf_size for row in table.rows if row.name.startswith("features.") and row.name.count(".") == 1]
+    assert sizes == sorted(sizes) and sizes[-1] > 1

@@ -18,6 +18,10 @@ from striate.layers import LocalResponseNorm
 from striate.models.base import Classifier
 from striate.models.registry import register_model
 
+# The paper gives no LRN constants; BVLC's Caffe GoogLeNet uses n=5, alpha=1e-4, beta=0.75, k=1 with
+# Caffe's alpha/n convention, i.e. alpha = 1e-4 / 5 in the AlexNet form that LocalResponseNorm takes.
+LRN_ALPHA = 1e-4 / 5
+
 # name: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj), Table 1
 INCEPTIONS = {
     "3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),
@@ -68,10 +72,10 @@ class GoogLeNet(Classifier):
         f = self.features = nn.Sequential()
         f.add_module("conv1", conv_relu(in_channels, 64, 7, stride=2))
         f.add_module("pool1", nn.MaxPool2d(3, stride=2, ceil_mode=True))
-        f.add_module("norm1", LocalResponseNorm(5, 1e-4, 0.75, 1.0))
+        f.add_module("norm1", LocalResponseNorm(5, LRN_ALPHA, 0.75, 1.0))
         f.add_module("conv2_reduce", conv_relu(64, 64, 1))
         f.add_module("conv2", conv_relu(64, 192, 3))
-        f.add_module("norm2", LocalResponseNorm(5, 1e-4, 0.75, 1.0))
+        f.add_module("norm2", LocalResponseNorm(5, LRN_ALPHA, 0.75, 1.0))
         f.add_module("pool2", nn.MaxPool2d(3, stride=2, ceil_mode=True))
         channels = 192
         for name, widths in INCEPTIONS.items():
