@@ -90,15 +90,13 @@ def _first_tensor(value):
 
 def _make_row(name, module, inputs, output, field: Field2d | None) -> Row:
     output = _first_tensor(output)
-    shape = tuple(output.shape[1:]) if output is not None else ()
-    size = height = width = None
-    if field is not None:
-        height, width = field.height, field.width
-    return Row(name=name, kind=type(module).__name__, output_shape=shape,
+    height, width = (field.height, field.width) if field is not None else (None, None)
+    return Row(name=name, kind=type(module).__name__,
+               output_shape=tuple(output.shape[1:]) if output is not None else (),
                params=sum(p.numel() for p in module.parameters(recurse=False)),
                macs=count_macs(module, inputs, output) if output is not None else 0,
                activation_bytes=(output[0].numel() * output.element_size()) if output is not None else 0,
-               rf_size=height.size if height else size, rf_jump=height.jump if height else None,
+               rf_size=height.size if height else None, rf_jump=height.jump if height else None,
                rf_start=height.start if height else None,
                rf_width=(width.size, width.jump, width.start) if width else (),
                leaf=not list(module.children()) or bool(list(module.parameters(recurse=False))))
