@@ -36,10 +36,13 @@ def test_forward_backward_and_interface(name):
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert torch.isfinite(logits).all()
+    auxiliary = getattr(model, "aux_logits", None)  # GoogLeNet's auxiliary classifiers: training only
+    assert auxiliary is None or [tuple(a.shape) for a in auxiliary] == [(2, 3), (2, 3)]
 
     model.eval()
     with torch.no_grad():
         features = model.forward_features(images)
+        assert getattr(model, "aux_logits", []) == []
         assert features.shape[1] == model.num_features
         assert torch.allclose(model.forward_head(features), model(images))
     taps = model.feature_taps()
@@ -65,13 +68,3 @@ def test_alexnet_on_too_small_inputs_points_to_alexnet_small():
 
     with pytest.raises(ModelError, match="alexnet_small"):
         create_model("alexnet", in_channels=1, input_size=28)
-
-
-def test_googlenet_auxiliary_classifiers_run_in_training_only():
-    model, images = tiny("googlenet")
-    model.train()
-    model(images)
-    assert [tuple(a.shape) for a in model.aux_logits] == [(2, 3), (2, 3)]
-    model.eval()
-    model(images)
-    assert model.aux_logits == []
