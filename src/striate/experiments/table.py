@@ -1,0 +1,121 @@
+"""The comparison table: one row per arm, each figure as mean and spread over the seeds.
+
+Figures per run: final and best validation accuracy, test accuracy (best weights), final
+training accuracy (measured during the last epoch, with dropout and augmentation on), the
+epoch, step and training seconds at which a target is first reached (``train_accuracy >= 0.75``
+for instance), and the parameter count. Written as CSV, JSON and Markdown.
+
+>>> rows = summarise(results, target=("val_accuracy", 0.9))   # doctest: +SKIP
+>>> print(markdown_table(rows))                              # doctest: +SKIP
+"""
+
+import csv
+import io
+import math
+import statistics
+
+FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy",
+           "epochs_to_target", "steps_to_target", "seconds_to_target")
+
+
+def reach_target(history: list[dict], metric: str, threshold: float) -> dict:
+    """The first epoch whose ``metric`` reaches ``threshold`` (at or above; at or below for losses),
+    with the optimizer steps and training seconds spent until then; None values if never reached."""
+    lower_is_better = metric.endswith("loss")
+    seconds = 0.0
+    for figures in history:
+        seconds += figures.get("seconds", 0.0)
+        value = figures.get(metric)
+        if value is None:
+            continue
+        if (value <= threshold) if lower_is_better else (value >= threshold):
+            return {"epochs_to_target": figures["epoch"], "steps_to_target": figures["step"], "seconds_to_target": seconds}
+    return {"epochs_to_target": None, "steps_to_target": None, "seconds_to_target": None}
+
+
+def run_figures(result: dict, target: tuple[str, float] | None) -> dict:
+    """The figures of one run (see the module docstring)."""
+    summary, history = result["summary"], result["history"]
+    final = history[-1] if history else {}
+    figures = {"final_val_accuracy": final.get("val_accuracy"), "best_val_accuracy": summary.get("best_val_accuracy"),
+               "test_accuracy": summary.get("test_accuracy"), "final_train_accuracy": final.get("train_accuracy"),
+               "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
+               "parameters": summary.get("parameters")}
+    if target is not None:
+        figures |= reach_target(history, *target)
+    return figures
+
+
+def spread(values: list) -> dict:
+    """Mean, standard deviation (population), min and max of the values that exist; ``reached`` counts them."""
+    present = [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not present:
+        return {"mean": None, "std": None, "min": None, "max": None, "reached": 0, "runs": len(values)}
+    return {"mean": statistics.fmean(present), "std": statistics.pstdev(present), "min": min(present),
+            "max": max(present), "reached": len(present), "runs": len(values)}
+
+
+def summarise(results: list[dict], target: tuple[str, float] | None = None) -> list[dict]:
+    """One row per arm (in the order of first appearance) from the runs' results."""
+    arms: dict[str, list[dict]] = {}
+    settings: dict[str, dict] = {}
+    for result in results:
+        label = result["arm"].label
+        arms.setdefault(label, []).append(result)
+        settings[label] = {key: value for key, value in result["arm"].settings}
+    rows = []
+    for label, runs in arms.items():
+        per_run = [run_figures(run, target) for run in runs]
+        row = {"arm": label, "settings": settings[label], "seeds": [run["seed"] for run in runs],
+               "runs": [run["run_dir"] for run in runs], "parameters": per_run[0]["parameters"]}
+        for figure in (*FIGURES, "train_seconds"):
+            if figure in per_run[0]:
+                row[figure] = spread([figures[figure] for figures in per_run])
+        rows.append(row)
+    return rows
+
+
+def _cell(figure: str, stats: dict) -> str:
+    """'98.12 ± 0.10' for accuracies (in %), '4.0 ± 0.0' for counts, '-' when never reached."""
+    if stats["mean"] is None:
+        return "-"
+    percent = figure.endswith("accuracy")
+    scale, digits = (100.0, 2) if percent else (1.0, 1)
+    text = f"{scale * stats['mean']:.{digits}f} ± {scale * stats['std']:.{digits}f}"
+    if stats["reached"] < stats["runs"]:
+        text += f" ({stats['reached']}/{stats['runs']})"
+    return text
+
+
+def table_columns(rows: list[dict]) -> list[str]:
+    return [figure for figure in (*FIGURES, "train_seconds") if rows and figure in rows[0]]
+
+
+def text_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells for printing: accuracies in %, mean ± std over seeds."""
+    columns = table_columns(rows)
+    headers = ["arm", "seeds", *columns, "parameters"]
+    cells = [[row["arm"], str(len(row["seeds"])), *(_cell(c, row[c]) for c in columns), f"{row['parameters']:,}"]
+             for row in rows]
+    return headers, cells
+
+
+def markdown_table(rows: list[dict]) -> str:
+    headers, cells = text_rows(rows)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def csv_table(rows: list[dict]) -> str:
+    """Machine-readable: the settings as columns, each figure as _mean and _std columns (fractions, not %)."""
+    columns = table_columns(rows)
+    keys = list(dict.fromkeys(key for row in rows for key in row["settings"]))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["arm", *keys, "seeds", *(f"{c}_{s}" for c in columns for s in ("mean", "std")), "parameters"])
+    for row in rows:
+        values = [row[c][s] for c in columns for s in ("mean", "std")]
+        writer.writerow([row["arm"], *(row["settings"].get(key) for key in keys), len(row["seeds"]),
+                         *("" if v is None else f"{v:.6g}" for v in values), row["parameters"]])
+    return buffer.getvalue()

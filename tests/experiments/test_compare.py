@@ -1,0 +1,98 @@
+"""striate compare end to end on a tiny recipe (digits + a tiny MLP): rows, resume, seeds."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from striate.experiments import compare, parse_variation
+from striate.experiments.runner import config_hash
+from striate.experiments.table import reach_target
+from striate.train.config import config_from_dict
+
+pytestmark = pytest.mark.slow  # trains a handful of one-epoch runs (a few seconds in all)
+
+GRID = ["model.args.activation=relu,tanh", "optim.lr=0.1,0.05"]
+
+
+def tiny_config(out_dir, epochs: int = 1):
+    """The tiny MLP on digits of tests/conftest.py (tiny_cfg), for module-scoped fixtures."""
+    return config_from_dict({"model": {"name": "mlp", "args": {"hidden": [32]}},
+                             "data": {"source": "digits", "input_size": 8},
+                             "optim": {"epochs": epochs, "lr": 0.1, "batch_size": 32},
+                             "run": {"out_dir": str(out_dir), "name": "tiny", "progress": "off"}})
+
+
+def _losses(run_dir) -> list[float]:
+    return [json.loads(line)["train_loss"] for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    config = tiny_config(folder / "unused")
+    report = compare(config, [parse_variation(text) for text in GRID], seeds=1, folder=folder,
+                     target=("val_accuracy", 0.0))
+    return config, folder, report
+
+
+def test_one_row_per_combination(grid):
+    _, folder, report = grid
+    rows = report["rows"]
+    assert [row["settings"] for row in rows] == [
+        {"model.args.activation": a, "optim.lr": lr} for a in ("relu", "tanh") for lr in (0.1, 0.05)]
+    assert report["trained"] == 4 and report["reused"] == 0
+    for row in rows:
+        assert len(row["seeds"]) == 1
+        assert 0.0 <= row["best_val_accuracy"]["mean"] <= 1.0
+        assert row["epochs_to_target"]["mean"] == 1  # any accuracy reaches 0
+    written = json.loads((folder / "comparison.json").read_text())
+    assert len(written["rows"]) == 4
+    assert len((folder / "comparison.csv").read_text().splitlines()) == 5  # header + 4 rows
+    assert (folder / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert "data:image/png;base64," in (folder / "comparison.html").read_text()
+
+
+def test_rerun_reuses_finished_runs_and_redoes_an_interrupted_one(grid):
+    config, folder, first = grid
+    summaries = sorted(folder.glob("runs/*/summary.json"))
+    assert len(summaries) == 4
+    stamps = {path: path.stat().st_mtime_ns for path in summaries}
+    interrupted = summaries[0]
+    interrupted.unlink()  # as if the comparison had stopped during this run
+    again = compare(config, [parse_variation(text) for text in GRID], seeds=1, folder=folder)
+    assert again["trained"] == 1 and again["reused"] == 3
+    for path in summaries[1:]:
+        assert path.stat().st_mtime_ns == stamps[path]  # untouched
+    assert interrupted.is_file()
+    assert len(list(folder.glob("runs/*"))) == 4  # retrained in place, no second directory
+
+
+def test_seeds_differ_and_the_same_seed_repeats(grid, tmp_path):
+    config, folder, first = grid
+    report = compare(config, [parse_variation("model.args.activation=relu"), parse_variation("optim.lr=0.1")],
+                     seeds=2, folder=tmp_path)
+    assert report["trained"] == 2
+    seed0, seed1 = report["rows"][0]["runs"]
+    assert _losses(seed0) != _losses(seed1)
+    same_in_grid = first["rows"][0]["runs"][0]  # relu, lr 0.1, seed 0 in the other folder
+    assert Path(same_in_grid).name == Path(seed0).name  # same configuration, same name (hash)
+    assert _losses(same_in_grid) == _losses(seed0)
+
+
+def test_the_hash_ignores_where_files_go_but_not_what_is_trained(tmp_path):
+    config = tiny_config(tmp_path)
+    moved = tiny_config(tmp_path / "elsewhere")
+    moved.run.name, moved.run.progress = "other", "lines"
+    assert config_hash(config) == config_hash(moved)
+    moved.run.seed = 1
+    assert config_hash(config) != config_hash(moved)
+
+
+def test_reach_target_counts_epochs_steps_and_seconds():
+    history = [{"epoch": 1, "step": 10, "seconds": 2.0, "train_accuracy": 0.5, "val_loss": 1.0},
+               {"epoch": 2, "step": 20, "seconds": 3.0, "train_accuracy": 0.8, "val_loss": 0.4}]
+    assert reach_target(history, "train_accuracy", 0.75) == {"epochs_to_target": 2, "steps_to_target": 20,
+                                                             "seconds_to_target": 5.0}
+    assert reach_target(history, "val_loss", 0.5)["epochs_to_target"] == 2  # losses count downwards
+    assert reach_target(history, "train_accuracy", 0.9)["epochs_to_target"] is None
