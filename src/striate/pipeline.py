@@ -188,6 +188,10 @@ def _finish(paths, model, splits, preprocess, config, device, history, best) -> 
                "epochs": len(history), "train_seconds": sum(f["seconds"] for f in history),
                "final_train_accuracy": history[-1]["train_accuracy"] if history else None,
                "parameters": sum(p.numel() for p in model.parameters())}
+    if config.run.eval_train:  # the training split as the test split is measured: the honest train/test gap
+        train = evaluate(model, make_loader(splits["train"], preprocess, config, device, train=False),
+                         len(splits["train"].class_names))
+        summary["train_eval_accuracy"] = train["accuracy"]
     atomic_write_json(paths.summary, summary)
     text = (f"run {paths.root}\nmodel {config.model.name} ({summary['parameters']:,} parameters)\n"
             f"best epoch {best['epoch']}: validation accuracy {100 * best['val_accuracy']:.2f}%\n"

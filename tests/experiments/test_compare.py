@@ -31,6 +31,7 @@ def _losses(run_dir) -> list[float]:
 def grid(tmp_path_factory):
     folder = tmp_path_factory.mktemp("compare")
     config = tiny_config(folder / "unused")
+    config.run.eval_train = True  # the train/test gap column
     report = compare(config, [parse_variation(text) for text in GRID], seeds=1, folder=folder,
                      target=("val_accuracy", 0.0))
     return config, folder, report
@@ -46,6 +47,8 @@ def test_one_row_per_combination(grid):
         assert len(row["seeds"]) == 1
         assert 0.0 <= row["best_val_accuracy"]["mean"] <= 1.0
         assert row["epochs_to_target"]["mean"] == 1  # any accuracy reaches 0
+        gap = row["train_eval_accuracy"]["mean"] - row["test_accuracy"]["mean"]
+        assert row["train_test_gap"]["mean"] == pytest.approx(gap)
     written = json.loads((folder / "comparison.json").read_text())
     assert len(written["rows"]) == 4
     assert len((folder / "comparison.csv").read_text().splitlines()) == 5  # header + 4 rows

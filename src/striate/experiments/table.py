@@ -2,6 +2,7 @@
 
 Figures per run: final and best validation accuracy, test accuracy (best weights), final
 training accuracy (measured during the last epoch, with dropout and augmentation on), the
+training accuracy of the best weights in eval mode and the train-test gap (with ``run.eval_train``), the
 epoch, step and training seconds at which a target is first reached (``train_accuracy >= 0.75``
 for instance), and the parameter count. Written as CSV, JSON and Markdown.
 
@@ -14,8 +15,15 @@ import io
 import math
 import statistics
 
-FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy",
-           "epochs_to_target", "steps_to_target", "seconds_to_target")
+FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy", "train_eval_accuracy",
+           "train_test_gap", "epochs_to_target", "steps_to_target", "seconds_to_target")
+PERCENT = {"final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy", "train_eval_accuracy",
+           "train_test_gap"}
+# column headers of the printed and Markdown tables
+HEADERS = {"final_val_accuracy": "final val %", "best_val_accuracy": "best val %", "test_accuracy": "test %",
+           "final_train_accuracy": "train % (running)", "train_eval_accuracy": "train % (eval)",
+           "train_test_gap": "train-test gap %", "epochs_to_target": "epochs to target",
+           "steps_to_target": "steps to target", "seconds_to_target": "seconds to target", "train_seconds": "train seconds"}
 
 
 def reach_target(history: list[dict], metric: str, threshold: float) -> dict:
@@ -41,6 +49,9 @@ def run_figures(result: dict, target: tuple[str, float] | None) -> dict:
                "test_accuracy": summary.get("test_accuracy"), "final_train_accuracy": final.get("train_accuracy"),
                "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
                "parameters": summary.get("parameters")}
+    if summary.get("train_eval_accuracy") is not None:
+        figures["train_eval_accuracy"] = summary["train_eval_accuracy"]
+        figures["train_test_gap"] = summary["train_eval_accuracy"] - summary["test_accuracy"]
     if target is not None:
         figures |= reach_target(history, *target)
     return figures
@@ -79,7 +90,7 @@ def _cell(figure: str, stats: dict) -> str:
     """'98.12 ± 0.10' for accuracies (in %), '4.0 ± 0.0' for counts, '-' when never reached."""
     if stats["mean"] is None:
         return "-"
-    percent = figure.endswith("accuracy")
+    percent = figure in PERCENT
     scale, digits = (100.0, 2) if percent else (1.0, 1)
     text = f"{scale * stats['mean']:.{digits}f} ± {scale * stats['std']:.{digits}f}"
     if stats["reached"] < stats["runs"]:
@@ -94,7 +105,7 @@ def table_columns(rows: list[dict]) -> list[str]:
 def text_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Headers and cells for printing: accuracies in %, mean ± std over seeds."""
     columns = table_columns(rows)
-    headers = ["arm", "seeds", *columns, "parameters"]
+    headers = ["arm", "seeds", *(HEADERS[c] for c in columns), "parameters"]
     cells = [[row["arm"], str(len(row["seeds"])), *(_cell(c, row[c]) for c in columns), f"{row['parameters']:,}"]
              for row in rows]
     return headers, cells

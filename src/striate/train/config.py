@@ -63,6 +63,7 @@ class RunConfig:
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
     monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
     monitor_every: int = 10  # with monitor on, measure one training step in this many
+    eval_train: bool = False  # also evaluate the best weights on the training split (eval mode, no augmentation)
 
 
 @dataclass
