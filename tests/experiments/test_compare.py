@@ -99,3 +99,23 @@ def test_reach_target_counts_epochs_steps_and_seconds():
                                                              "seconds_to_target": 5.0}
     assert reach_target(history, "val_loss", 0.5)["epochs_to_target"] == 2  # losses count downwards
     assert reach_target(history, "train_accuracy", 0.9)["epochs_to_target"] is None
+
+
+def test_parallel_jobs_train_every_run(tmp_path):
+    config = tiny_config(tmp_path / "unused")
+    report = compare(config, [parse_variation("optim.lr=0.1,0.05")], seeds=1, folder=tmp_path, jobs=2)
+    assert report["trained"] == 2
+    assert [row["settings"]["optim.lr"] for row in report["rows"]] == [0.1, 0.05]
+    assert all(len(_losses(row["runs"][0])) == 1 for row in report["rows"])
+
+
+def test_a_diverged_run_is_a_result_not_a_crash(tmp_path):
+    config = tiny_config(tmp_path / "unused")
+    config.data.normalize = "none"
+    report = compare(config, [parse_variation("optim.lr=1e9,0.1")], seeds=1, folder=tmp_path)
+    diverged, healthy = report["rows"]
+    assert len(diverged["failed"]) == 1 and "loss became" in diverged["failed"][0]
+    assert diverged["best_val_accuracy"]["mean"] is None and healthy["best_val_accuracy"]["mean"] is not None
+    assert "diverged" in (tmp_path / "comparison.md").read_text()
+    again = compare(config, [parse_variation("optim.lr=1e9,0.1")], seeds=1, folder=tmp_path)
+    assert again["reused"] == 2  # not tried again

@@ -48,3 +48,13 @@ def test_bad_variations_say_what_to_write(text, fragment):
 def test_a_key_varied_twice_is_refused():
     with pytest.raises(ConfigError, match="twice"):
         make_arms([parse_variation("lr=0.1,0.2"), parse_variation("optim.lr=0.3,0.4")])
+
+
+def test_labels_are_short():
+    arms = make_arms([parse_variation("model.name=recipes/nets/lenet5.yaml,mlp"), parse_variation("data.augment=[],[hflip]")])
+    assert [arm.label for arm in arms] == ["name=lenet5 augment=none", "name=lenet5 augment=[hflip]",
+                                           "name=mlp augment=none", "name=mlp augment=[hflip]"]
+
+
+def test_exponents_without_a_dot_are_numbers():
+    assert parse_variation("optim.lr=1e-3,1e-2").values == [(0.001,), (0.01,)]

@@ -87,6 +87,8 @@ def _short(key: str) -> str:
 
 
 def _format(value) -> str:
+    if isinstance(value, str) and value.endswith((".yaml", ".yml")):
+        return value.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]  # a network spec: its file's stem
     if isinstance(value, (list, dict)):
         return "none" if not value else str(value).replace("'", "").replace(" ", "")
     return str(value)

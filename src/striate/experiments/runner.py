@@ -3,7 +3,9 @@
 Each run lives in ``<folder>/runs/<arm>-seed<S>-<hash>``, where the hash is taken over the whole
 configuration except where files go and how progress is shown. A run directory holding a
 ``summary.json`` is finished and is reused, so an interrupted comparison continues where it
-stopped; an unfinished directory (no summary) is removed and trained again. Runs are trained one
+stopped; an unfinished directory (no summary) is removed and trained again. A run whose loss
+diverged (NaN) is finished too: its ``failed.json`` says why, and the table counts it as failed
+instead of stopping the whole comparison. Runs are trained one
 after another, or ``jobs`` at a time in worker processes (the CPU threads shared among them).
 
 >>> plan = plan_runs(config, make_arms([parse_variation("lr=0.1,0.01")]), seeds=2, folder="runs/cmp")  # doctest: +SKIP
@@ -23,6 +25,7 @@ from striate.errors import ConfigError
 from striate.experiments.grid import Arm
 from striate.train.config import Config, config_to_dict
 
+FAILED_FILE = "failed.json"
 # keys that do not change what is trained: left out of the run's identity
 NOT_IDENTITY = {"run": ("name", "out_dir", "progress")}
 
@@ -36,7 +39,7 @@ class PlannedRun:
 
     @property
     def finished(self) -> bool:
-        return (self.run_dir / "summary.json").is_file()
+        return (self.run_dir / "summary.json").is_file() or (self.run_dir / FAILED_FILE).is_file()
 
 
 def config_hash(config: Config) -> str:
@@ -72,10 +75,13 @@ def plan_runs(config: Config, arms: list[Arm], seeds: int, folder: str | Path) -
 
 
 def read_run(run_dir: Path) -> dict:
-    """A finished run's summary and per-epoch history."""
-    summary = json.loads((run_dir / "summary.json").read_text())
-    history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return {"summary": summary, "history": history}
+    """A finished run's summary and per-epoch history; a failed run has an empty summary and ``failed``."""
+    metrics = run_dir / "metrics.jsonl"
+    lines = metrics.read_text().splitlines() if metrics.is_file() else []
+    history = [json.loads(line) for line in lines if line.strip()]
+    if (run_dir / FAILED_FILE).is_file():
+        return {"summary": {}, "history": history, "failed": json.loads((run_dir / FAILED_FILE).read_text())["error"]}
+    return {"summary": json.loads((run_dir / "summary.json").read_text()), "history": history}
 
 
 def _train_one(config: Config, threads: int = 0) -> str:
@@ -86,10 +92,16 @@ def _train_one(config: Config, threads: int = 0) -> str:
 
     if threads:
         torch.set_num_threads(threads)
+    from striate.errors import TrainingDivergedError
+    from striate.train.checkpoint import atomic_write_json
+
     run_dir = Path(config.run.out_dir) / config.run.name
     if run_dir.exists() and not (run_dir / "summary.json").is_file():
         shutil.rmtree(run_dir)  # interrupted earlier: train it again from the start
-    train_from_config(config, config.run.name)
+    try:
+        train_from_config(config, config.run.name)
+    except TrainingDivergedError as error:  # a result of the comparison, not a reason to stop it
+        atomic_write_json(run_dir / FAILED_FILE, {"error": str(error)})
     return str(run_dir)
 
 

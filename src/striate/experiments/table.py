@@ -44,7 +44,7 @@ def reach_target(history: list[dict], metric: str, threshold: float) -> dict:
 def run_figures(result: dict, target: tuple[str, float] | None) -> dict:
     """The figures of one run (see the module docstring)."""
     summary, history = result["summary"], result["history"]
-    final = history[-1] if history else {}
+    final = history[-1] if history and "failed" not in result else {}  # a diverged run has no final figures
     figures = {"final_val_accuracy": final.get("val_accuracy"), "best_val_accuracy": summary.get("best_val_accuracy"),
                "test_accuracy": summary.get("test_accuracy"), "final_train_accuracy": final.get("train_accuracy"),
                "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
@@ -78,10 +78,11 @@ def summarise(results: list[dict], target: tuple[str, float] | None = None) -> l
     for label, runs in arms.items():
         per_run = [run_figures(run, target) for run in runs]
         row = {"arm": label, "settings": settings[label], "seeds": [run["seed"] for run in runs],
-               "runs": [run["run_dir"] for run in runs], "parameters": per_run[0]["parameters"]}
+               "runs": [run["run_dir"] for run in runs], "failed": [run["failed"] for run in runs if "failed" in run],
+               "parameters": next((f["parameters"] for f in per_run if f["parameters"] is not None), None)}
         for figure in (*FIGURES, "train_seconds"):
-            if figure in per_run[0]:
-                row[figure] = spread([figures[figure] for figures in per_run])
+            if any(figure in figures for figures in per_run):
+                row[figure] = spread([figures.get(figure) for figures in per_run])
         rows.append(row)
     return rows
 
@@ -99,16 +100,22 @@ def _cell(figure: str, stats: dict) -> str:
 
 
 def table_columns(rows: list[dict]) -> list[str]:
-    return [figure for figure in (*FIGURES, "train_seconds") if rows and figure in rows[0]]
+    return [figure for figure in (*FIGURES, "train_seconds") if any(figure in row for row in rows)]
 
 
 def text_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     """Headers and cells for printing: accuracies in %, mean ± std over seeds."""
     columns = table_columns(rows)
     headers = ["arm", "seeds", *(HEADERS[c] for c in columns), "parameters"]
-    cells = [[row["arm"], str(len(row["seeds"])), *(_cell(c, row[c]) for c in columns), f"{row['parameters']:,}"]
-             for row in rows]
+    cells = [[row["arm"], _seeds_cell(row), *(_cell(c, row[c]) if c in row else "-" for c in columns),
+              "-" if row["parameters"] is None else f"{row['parameters']:,}"] for row in rows]
     return headers, cells
+
+
+def _seeds_cell(row: dict) -> str:
+    """'3', or '3 (1 diverged)' when some runs failed."""
+    failed = len(row.get("failed", []))
+    return f"{len(row['seeds'])} ({failed} diverged)" if failed else str(len(row["seeds"]))
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -126,7 +133,7 @@ def csv_table(rows: list[dict]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["arm", *keys, "seeds", *(f"{c}_{s}" for c in columns for s in ("mean", "std")), "parameters"])
     for row in rows:
-        values = [row[c][s] for c in columns for s in ("mean", "std")]
+        values = [row[c][s] if c in row else None for c in columns for s in ("mean", "std")]
         writer.writerow([row["arm"], *(row["settings"].get(key) for key in keys), len(row["seeds"]),
                          *("" if v is None else f"{v:.6g}" for v in values), row["parameters"]])
     return buffer.getvalue()

@@ -199,6 +199,12 @@ def parse_override(key: str, text: str):
     if not rest and str in options and text not in ("null", "~"):
         return text
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str) and not rest and float in options:
+        try:
+            return float(value)  # YAML 1.1 reads '1e-3' (no dot) as text
+        except ValueError:
+            pass
+    return value
