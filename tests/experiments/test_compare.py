@@ -119,3 +119,19 @@ def test_a_diverged_run_is_a_result_not_a_crash(tmp_path):
     assert "diverged" in (tmp_path / "comparison.md").read_text()
     again = compare(config, [parse_variation("optim.lr=1e9,0.1")], seeds=1, folder=tmp_path)
     assert again["reused"] == 2  # not tried again
+
+
+def test_layer_table_puts_arms_side_by_side():
+    from striate.experiments.compare import layer_table
+    from striate.experiments.grid import make_arms
+
+    naive, he = make_arms([parse_variation("model.init=naive,he_normal")])
+    epoch = lambda std: [{"epoch": 1, "monitor": {"features.act1": {"std": std, "dead_fraction": 0.5},  # noqa: E731
+                                                  "features.fc1.weight": {"grad_norm": 1.0}}}]
+    results = [{"arm": naive, "history": epoch(0.001)}, {"arm": naive, "history": epoch(0.003)},
+               {"arm": he, "history": epoch(0.9)}]
+    table = layer_table(results)
+    assert "| layer | init=naive | init=he_normal |" in table
+    assert "| features.act1 | 0.002 (50% dead) | 0.9 (50% dead) |" in table
+    assert "fc1.weight" not in table  # parameters have no activation statistics
+    assert layer_table([{"arm": he, "history": [{"epoch": 1}]}]) == ""

@@ -64,23 +64,36 @@ def write_outputs(folder: Path, rows: list[dict], results: list[dict], command: 
 
 
 def layer_table(results: list[dict], epoch: int = 1) -> str:
-    """Markdown: per arm and layer, the activation mean, std and dead share in ``epoch`` (mean over seeds),
-    from the monitor figures in metrics.jsonl; empty when the runs were not monitored."""
-    sums: dict[tuple[str, str], dict[str, list[float]]] = {}
+    """Markdown: the activation std of every monitored layer (rows) for every arm (columns) in ``epoch``,
+    mean over the measured training steps and the seeds, with the share of dead ReLU channels where
+    there is one; empty when the runs were not monitored (run.monitor)."""
+    values: dict[str, dict[str, dict[str, list[float]]]] = {}  # layer -> arm -> figure -> values
+    arms: list[str] = []
     for result in results:
         if len(result["history"]) < epoch or "monitor" not in result["history"][epoch - 1]:
             continue
+        label = result["arm"].label
+        arms += [label] if label not in arms else []
         for layer, figures in result["history"][epoch - 1]["monitor"].items():
             if "std" in figures:
-                entry = sums.setdefault((result["arm"].label, layer), {})
-                for key in ("mean", "std", "dead_fraction"):
+                entry = values.setdefault(layer, {}).setdefault(label, {})
+                for key in ("std", "dead_fraction"):
                     if key in figures:
                         entry.setdefault(key, []).append(figures[key])
-    if not sums:
+    if not values:
         return ""
-    lines = [f"activation statistics per layer, epoch {epoch} (mean over the measured training steps and the seeds)",
-             "", "| arm | layer | mean | std | dead |", "|---|---|---|---|---|"]
-    for (label, layer), entry in sums.items():
-        cells = [f"{sum(entry[k]) / len(entry[k]):.3g}" if k in entry else "" for k in ("mean", "std", "dead_fraction")]
-        lines.append(f"| {label} | {layer} | " + " | ".join(cells) + " |")
+    lines = [f"Activation standard deviation per layer in epoch {epoch} (mean over the measured training steps and "
+             "the seeds); in brackets the share of dead ReLU channels.", "",
+             "| layer | " + " | ".join(arms) + " |", "|---|" + "---|" * len(arms)]
+    for layer, by_arm in values.items():
+        lines.append(f"| {layer} | " + " | ".join(_layer_cell(by_arm.get(arm, {})) for arm in arms) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _layer_cell(figures: dict[str, list[float]]) -> str:
+    if "std" not in figures:
+        return ""
+    text = f"{sum(figures['std']) / len(figures['std']):.3g}"
+    if "dead_fraction" in figures:
+        text += f" ({100 * sum(figures['dead_fraction']) / len(figures['dead_fraction']):.0f}% dead)"
+    return text

@@ -9,6 +9,7 @@ matplotlib is imported inside the functions (Agg backend), so ``import striate``
 import base64
 import html
 import io
+import textwrap
 from pathlib import Path
 
 from striate.train.checkpoint import atomic_write_bytes
@@ -38,6 +39,7 @@ def write_curves(results: list[dict], path: str | Path, title: str = "") -> Path
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(2, 2, figsize=(11, 8))
     for axis, (metric, name) in zip(axes.flat, CURVES):
@@ -45,13 +47,14 @@ def write_curves(results: list[dict], path: str | Path, title: str = "") -> Path
             line, = axis.plot(curve["epochs"], curve["mean"], marker="o", markersize=3, label=label)
             axis.fill_between(curve["epochs"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel(name)
         axis.grid(alpha=0.3)
         if metric.endswith("loss"):
             axis.set_yscale("log")
     axes.flat[0].legend(fontsize=8)
     if title:
-        figure.suptitle(title)
+        figure.suptitle(textwrap.fill(title, 150), fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
