@@ -1,5 +1,7 @@
 """striate compare from the command line: the table printed, re-runs reused, bad input one line and exit 2."""
 
+import json
+
 import pytest
 
 from striate.cli.main import main
@@ -16,6 +18,8 @@ def test_compare_prints_the_table_and_reuses_runs(tmp_path, capsys):
     assert "2 run(s) trained, 0 reused" in first
     assert "activation=relu" in first and "activation=tanh" in first
     assert (tmp_path / "comparison.md").read_text().count("activation=") == 2
+    recorded = json.loads((tmp_path / "comparison.json").read_text())["command"]
+    assert recorded.startswith("striate compare --model mlp") and "--vary model.args.activation=relu,tanh" in recorded
     assert main(argv) == 0
     assert "0 run(s) trained, 2 reused" in capsys.readouterr().out
 

@@ -1,7 +1,6 @@
 """striate compare RECIPE --vary key=v1,v2 [--vary ...] [--seeds 3] [--key value ...]"""
 
 import shlex
-import sys
 from pathlib import Path
 
 from striate.errors import ConfigError
@@ -39,6 +38,17 @@ def parse_target(text: str | None) -> tuple[str, float] | None:
         raise ConfigError(f"--target '{text}': expected METRIC=NUMBER, e.g. train_accuracy=0.75") from None
 
 
+def _command_line(args, folder: Path) -> str:
+    """The command as one shell line (recorded in comparison.json and on the HTML page)."""
+    words = ["striate", "compare", *args.overrides]
+    for text in args.vary:
+        words += ["--vary", text]
+    words += ["--seeds", str(args.seeds), "--out", str(folder)]
+    words += ["--target", args.target] if args.target else []
+    words += ["--jobs", str(args.jobs)] if args.jobs != 1 else []
+    return shlex.join(words)
+
+
 def run(args) -> int:
     from striate.cli.common import print_table, resolve_config, split_recipe
     from striate.experiments import compare, parse_variation
@@ -51,7 +61,7 @@ def run(args) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     variations = [parse_variation(text) for text in args.vary]
     folder = Path(args.out) if args.out else Path(config.run.out_dir) / f"compare-{recipe_name}"
-    command = "striate compare " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["compare"] else args.overrides)
+    command = _command_line(args, folder)
 
     def on_run(planned, reused: bool) -> None:
         print(f"{'reused ' if reused else 'trained'} {planned.arm.label} seed {planned.seed}: {planned.run_dir}", flush=True)
