@@ -58,3 +58,12 @@ def test_labels_are_short():
 
 def test_exponents_without_a_dot_are_numbers():
     assert parse_variation("optim.lr=1e-3,1e-2").values == [(0.001,), (0.01,)]
+
+
+def test_importing_experiments_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, striate.experiments; print('matplotlib' in sys.modules)"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "False"
