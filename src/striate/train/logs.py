@@ -78,14 +78,14 @@ def truncate_logs(root: Path, epoch: int, step: int) -> None:
     root = Path(root)
     jsonl = root / "metrics.jsonl"
     if jsonl.exists():
-        lines = [line for line in jsonl.read_text().splitlines() if line and json.loads(line)["epoch"] <= epoch]
+        lines = [line for line in jsonl.read_text().splitlines() if _epoch_of(line) <= epoch]
         atomic_write_bytes(jsonl, "".join(line + "\n" for line in lines).encode())
     for name, column, limit in (("metrics.csv", "epoch", epoch), ("steps.csv", "step", step)):
         path = root / name
         if not path.exists():
             continue
         reader = csv.DictReader(path.read_text().splitlines())
-        rows = [row for row in reader if float(row[column]) <= limit]
+        rows = [row for row in reader if _number(row.get(column)) <= limit and None not in row.values()]
         if not rows:
             path.unlink()
             continue
@@ -94,3 +94,18 @@ def truncate_logs(root: Path, epoch: int, step: int) -> None:
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def _epoch_of(line: str) -> float:
+    """The epoch of a metrics.jsonl line; a line cut short by a kill counts as after any checkpoint."""
+    try:
+        return json.loads(line)["epoch"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return float("inf")
+
+
+def _number(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("inf")
