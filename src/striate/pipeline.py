@@ -29,7 +29,7 @@ from striate.train.config import Config, config_to_dict, load_recipe
 from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
 from striate.train.loop import evaluate
 from striate.train.losses import build_loss
-from striate.train.runner import prepare_model, run_training
+from striate.train.runner import check_config, prepare_model, run_training
 
 
 def resolve_device(name: str) -> torch.device:
@@ -124,6 +124,7 @@ def _train(config: Config, recipe_name: str, stream, resume: RunPaths | None = N
     if world.enabled:
         train_loader, val_loader = ShardedLoader(train_loader, world), RankSlice(val_loader, world)
 
+    check_config(config, model, len(train_loader), device)
     paths = resume or _new_run(config, recipe_name, world, model_args, class_names, preprocess)
     try:
         _, best = run_training(model, train_loader, val_loader, config, paths, len(class_names), world, stream,

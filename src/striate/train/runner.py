@@ -40,7 +40,8 @@ def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
     return model.to(device)
 
 
-def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device, world: World) -> StepOptions:
+def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.device) -> None:
+    """Raise ConfigError for any bad training setting, before the run directory is made."""
     run, optim = config.run, config.optim
     if run.precision not in PRECISIONS:
         raise ConfigError(f"unknown run.precision '{run.precision}'; expected one of {list(PRECISIONS)}")
@@ -48,6 +49,12 @@ def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device,
         raise ConfigError("run.precision fp16 needs a CUDA GPU (loss scaling); on a CPU use bf16 or fp32")
     if optim.monitor not in MONITORS:
         raise ConfigError(f"unknown optim.monitor '{optim.monitor}'; expected one of {MONITORS}")
+    build_loss(optim.loss, optim.label_smoothing)
+    build_schedule(build_optimizer(model, optim), optim, steps_per_epoch)
+
+
+def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device, world: World) -> StepOptions:
+    run, optim = config.run, config.optim
     return StepOptions(
         loss_fn=build_loss(optim.loss, optim.label_smoothing), l1=optim.l1,
         l1_parameters=decayed_parameters(optimizer) if optim.no_decay_bias_norm else
