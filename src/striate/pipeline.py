@@ -173,7 +173,7 @@ def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
     return {"run_dir": paths.root, "history": history, "test": test, "summary": summary}
 
 
-def test_split_for_run(config: Config, preprocess: dict, data_path: str | None = None) -> ImageSet:
+def held_out_split(config: Config, preprocess: dict, data_path: str | None = None) -> ImageSet:
     """The run's own test split (rebuilt from its recipe and split seed), or the test split of ``data_path``
     brought to the run's input size."""
     from striate.data.sources import infer_source

@@ -120,7 +120,7 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
         if world.is_main:
             log.epoch(figures)
             save_weights(paths.weights("last"), model.state_dict())
-        if best["value"] is None or _better(value, best["value"], monitor_mode(optim.monitor)):
+        if _better(value, best["value"], monitor_mode(optim.monitor)):
             best.update(value=value, epoch=figures["epoch"])
             if world.is_main:
                 save_weights(paths.weights("best"), model.state_dict())
@@ -144,8 +144,10 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
 
 
 def _better(value, best, mode: str) -> bool:
-    if value is None or value != value:  # NaN never improves
-        return False
+    if value is None or value != value:  # no validation figure (NaN): the latest weights count as the best
+        return True
+    if best is None or best != best:
+        return True
     return value > best if mode == "max" else value < best
 
 
