@@ -55,12 +55,13 @@ def run_pytorch_example(data: str, quick: bool) -> dict:
 
 def run_keras(data: str, quick: bool, venv: str) -> dict:
     python = Path(venv) / "bin" / "python"
-    if not python.exists() or subprocess.run([str(python), "-c", "import keras"], capture_output=True).returncode:
+    environment = {**os.environ, "KERAS_BACKEND": "torch"}
+    if not python.exists() or subprocess.run([str(python), "-c", "import keras"], capture_output=True, env=environment).returncode:
         subprocess.run(["bash", str(HERE / "setup_bench_venv.sh"), venv], check=True)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "keras.json"
         command = [str(python), str(HERE / "peers" / "keras_mnist_convnet.py"), data, str(out)] + (["--quick"] if quick else [])
-        subprocess.run(command, check=True, env={**os.environ, "KERAS_BACKEND": "torch"})
+        subprocess.run(command, check=True, env=environment)
         return json.loads(out.read_text())
 
 

@@ -15,7 +15,7 @@ TORCH_SITE="$("$PYTHON" -c 'import os, torch; print(os.path.dirname(os.path.dirn
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 # only torch (and what it needs) is taken from there; everything Keras needs is installed here
 echo "$TORCH_SITE" > "$SITE/zz-shared-torch.pth"
-if ! "$VENV/bin/python" -c 'import keras' 2>/dev/null; then
+if ! KERAS_BACKEND=torch "$VENV/bin/python" -c 'import keras' 2>/dev/null; then
   "$VENV/bin/pip" install --quiet --ignore-installed keras
 fi
 KERAS_BACKEND=torch "$VENV/bin/python" -c 'import keras, torch; print("keras", keras.__version__, "backend", keras.backend.backend(), "torch", torch.__version__)'

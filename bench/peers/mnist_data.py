@@ -11,7 +11,7 @@ import numpy as np
 def read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as file:
-        _, _, dtype, rank = struct.unpack(">HBBB", file.read(4))
+        _, dtype, rank = struct.unpack(">HBB", file.read(4))  # magic: two zero bytes, type, rank
         shape = struct.unpack(">" + "I" * rank, file.read(4 * rank))
         return np.frombuffer(file.read(), dtype=np.uint8).reshape(shape)
 
