@@ -86,3 +86,17 @@ def test_bad_run_flags_fail_before_training(tmp_cfg_factory, key, value, message
 def test_metrics_jsonl_has_top5_error(tiny_run):
     first = json.loads((tiny_run / "metrics.jsonl").read_text().splitlines()[0])
     assert 0 <= first["val_top5_error"] <= 1 and "lr" in first
+
+
+def test_resume_of_a_folder_that_is_not_a_run_is_one_line_and_exit_2(tmp_path, capsys):
+    from striate.cli.main import main
+
+    assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "no config.yaml" in error
+    (tmp_path / "started").mkdir()
+    (tmp_path / "started" / "config.yaml").write_text("optim: {epochs: 1}\n")
+    assert main(["train", "--resume", str(tmp_path / "started")]) == 2
+    assert "no checkpoint.safetensors" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "started"), "--lr", "0.1"]) == 2
+    assert "drop --lr 0.1" in capsys.readouterr().err

@@ -102,11 +102,7 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
     def save_state() -> None:
         if world.is_main:
             log.flush_steps()
-            save_checkpoint(paths.checkpoint, {
-                "format": 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(), "scaler": options.scaler.state_dict() if options.scaler else None,
-                "early_stop": early.state_dict(), "loop": asdict(state), "best": best, "rng": rng_states(),
-                "world_size": world.size})
+            save_checkpoint(paths.checkpoint, _checkpoint(model, optimizer, schedule, options, early, state, best))
 
     def on_step(figures: dict) -> None:
         if log is not None:
@@ -141,6 +137,13 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
         if log is not None:
             log.close()
     return history, best
+
+
+def _checkpoint(model, optimizer, schedule, options: StepOptions, early, state: LoopState, best: dict) -> dict:
+    """Everything an exact resume needs (see :func:`_restore`)."""
+    return {"format": 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(), "scaler": options.scaler.state_dict() if options.scaler else None,
+            "early_stop": early.state_dict(), "loop": asdict(state), "best": best, "rng": rng_states()}
 
 
 def _better(value, best, mode: str) -> bool:
