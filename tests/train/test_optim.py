@@ -129,6 +129,12 @@ def test_lr_mult_longest_prefix_wins():
     assert math.isclose(rates["0.weight"], 0.1)
 
 
+def test_lr_mult_from_nested_flags():
+    groups = parameter_groups(small_net(), lr=0.1, weight_decay=0.0, lr_mult={"3": {"weight": 5}})
+    rates = {name: group["lr"] for group in groups for name in group["names"]}
+    assert math.isclose(rates["3.weight"], 0.5) and math.isclose(rates["3.bias"], 0.1)
+
+
 def test_freeze_to_freezes_the_first_layers_and_they_do_not_move():
     model = small_net()
     frozen = freeze_layers(model, [], freeze_to=2)

@@ -62,7 +62,7 @@ def parameter_groups(model: nn.Module, lr: float, weight_decay: float, lr_mult: 
     ``lr_mult`` maps a name prefix to a multiplier; the longest matching prefix wins. Each group carries
     ``lr_mult`` and ``decay`` (whether L2/L1 apply) so schedules and penalties can use them.
     """
-    lr_mult = dict(lr_mult or {})
+    lr_mult = _flatten(lr_mult or {})
     names = [name for name, _ in model.named_parameters()]
     for prefix in lr_mult:
         if not any(_under(name, prefix) for name in names):
@@ -82,6 +82,15 @@ def parameter_groups(model: nn.Module, lr: float, weight_decay: float, lr_mult: 
     if not groups:
         raise ConfigError("every parameter is frozen: nothing to train; freeze fewer layers (optim.freeze, optim.freeze_to)")
     return list(groups.values())
+
+
+def _flatten(mapping: dict, prefix: str = "") -> dict:
+    """{'features': {'conv1': 0.1}} (as '--optim.lr_mult.features.conv1 0.1' makes it) -> {'features.conv1': 0.1}."""
+    flat = {}
+    for key, value in mapping.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(_flatten(value, name) if isinstance(value, dict) else {name: value})
+    return flat
 
 
 def build_optimizer(model: nn.Module, optim) -> torch.optim.Optimizer:
