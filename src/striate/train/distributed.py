@@ -79,6 +79,7 @@ class ShardedLoader:
     def __init__(self, loader, world: World):
         self.loader = loader
         self.world = world
+        self.global_size = 0  # size of the global batch last drawn
 
     def set_epoch(self, epoch: int) -> None:
         self.loader.set_epoch(epoch)
@@ -88,7 +89,14 @@ class ShardedLoader:
 
     def __iter__(self):
         for images, labels in self.loader:
+            self.global_size = len(labels)
             yield images.tensor_split(self.world.size)[self.world.rank], labels.tensor_split(self.world.size)[self.world.rank]
+
+    def loss_weight(self, count: int) -> float:
+        """DDP averages the ranks' gradients of their mean losses; weighing a shard of ``count`` images by
+        ``world size * count / global batch`` makes that the gradient of the global batch's mean loss, also
+        when the last batch splits unevenly."""
+        return self.world.size * count / max(self.global_size, 1)
 
 
 class RankSlice:

@@ -36,6 +36,7 @@ class StepOptions:
     scaler: torch.amp.GradScaler | None = None  # fp16 loss scaling
     channels_last: bool = False  # convert 4-D inputs to NHWC
     reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # sums a tensor over DDP ranks
+    loss_weight: Callable[[int], float] | None = None  # batch size -> loss multiplier (DDP's uneven last batch)
 
 
 def _autocast(images: torch.Tensor, options: StepOptions):
@@ -54,6 +55,8 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, opt
         outputs = model(images)
         loss = options.loss_fn(outputs, labels)
     objective = loss.float()
+    if options.loss_weight is not None:
+        objective = objective * options.loss_weight(len(labels))
     if options.l1:
         objective = objective + options.l1 * l1_penalty(options.l1_parameters)
     optimizer.zero_grad(set_to_none=True)

@@ -88,6 +88,7 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
     schedule = build_schedule(optimizer, optim, len(train_loader))
     device = next(model.parameters()).device
     options = step_options(config, optimizer, device, world)
+    options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
     early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.monitor))
     state, best = LoopState(), {"value": None, "epoch": 0}
     if resume:
