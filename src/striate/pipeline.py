@@ -19,8 +19,9 @@ import torch
 import yaml
 
 import striate
-from striate.data import DeviceLoader, ImageSet, channel_stats, fit_to_size, load_source, make_splits
+from striate.data import DeviceLoader, ImageSet, fit_to_size, load_source, make_splits
 from striate.data.augment import build_augment
+from striate.data.preprocess import ARRAYS_FILE, fit_preprocess, make_normalizer, split_arrays
 from striate.errors import ConfigError, RunError
 from striate.models import create_model
 from striate.runs import RunPaths, new_run_dir
@@ -60,15 +61,26 @@ def prepare_data(config: Config) -> PreparedData:
     """Load the source, split it (seeded, stratified), fit images to the input size, and measure
     the normalisation on the training split only."""
     data = config.data
-    raw = load_source(data.source, data.path)
+    if data.loader == "streaming":  # image folders stay on disk; worker processes decode them per batch
+        from striate.data.fileset import prepare_streaming
+
+        return PreparedData(*prepare_streaming(data))
+    if data.loader != "device":
+        raise ConfigError(f"unknown data.loader '{data.loader}'; expected device or streaming")
+    raw = load_source(data.source, data.path, **source_options(config))
     native = list(raw["train"].image_shape)
-    splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed)
+    splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed, data.folds, data.fold)
     splits = {name: ImageSet(fit_to_size(part.images, data.input_size, data.fit), part.labels, part.class_names)
               for name, part in splits.items()}
-    mean, std = channel_stats(splits["train"].images)
     preprocess = {"channels": native[0], "native_size": native[1:], "input_size": data.input_size, "fit": data.fit,
-                  "mean": mean, "std": std}
+                  **fit_preprocess(splits["train"].images, data.normalize, data.whiten_epsilon)}
     return PreparedData(splits, preprocess)
+
+
+def source_options(config: Config) -> dict:
+    """What file-based sources need to know: the input size (image folders), skip_bad, max_per_class."""
+    data = config.data
+    return {"input_size": data.input_size, "skip_bad": data.skip_bad, "max_per_class": data.max_per_class}
 
 
 def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
@@ -78,9 +90,16 @@ def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
 
 
 def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train: bool) -> DeviceLoader:
+    if not isinstance(part, ImageSet):  # a FileSet: data.loader is streaming
+        from striate.data.fileset import streaming_loader
+
+        return streaming_loader(part, config.optim.batch_size if train else 512, make_normalizer(preprocess, device),
+                                train, config.run.seed, device,
+                                build_augment(config.data.augment, preprocess) if train else None, config.data.workers)
     return DeviceLoader(part, config.optim.batch_size if train else 512, preprocess["mean"], preprocess["std"],
                         shuffle=train, seed=config.run.seed, device=device,
-                        augment=build_augment(config.data.augment) if train else None)
+                        augment=build_augment(config.data.augment, preprocess) if train else None,
+                        normalize=make_normalizer(preprocess, device))
 
 
 def _write_run_files(paths: RunPaths, config: Config, meta: dict) -> None:
@@ -128,7 +147,7 @@ def _train(config: Config, recipe_name: str, stream, resume: RunPaths | None = N
     paths = resume or _new_run(config, recipe_name, world, model_args, class_names, preprocess)
     try:
         _, best = run_training(model, train_loader, val_loader, config, paths, len(class_names), world, stream,
-                               resume=resume is not None)
+                               resume=resume is not None, make_monitor=_make_monitor(config))
         if not world.is_main:
             return {"run_dir": None, "history": [], "test": {}, "summary": {}}
         return _finish(paths, model, splits, preprocess, config, device, best)
@@ -141,12 +160,24 @@ def _new_run(config: Config, recipe_name: str, world, model_args: dict, class_na
     if not world.is_main:
         return RunPaths(Path(config.run.out_dir) / f".rank{world.rank}-writes-nothing")
     paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
+    preprocess_figures, preprocess_arrays = split_arrays(preprocess)  # arrays go to preprocess.safetensors
+    if preprocess_arrays is not None:
+        atomic_write_bytes(paths.root / ARRAYS_FILE, preprocess_arrays)
     meta = {"striate_version": striate.__version__, "model": {"name": config.model.name, "args": model_args},
             "class_names": class_names, "input_shape": [preprocess["channels"], preprocess["input_size"],
                                                         preprocess["input_size"]],
-            "preprocess": preprocess, "data": {"source": config.data.source, "path": config.data.path}}
+            "preprocess": preprocess_figures, "data": {"source": config.data.source, "path": config.data.path}}
     _write_run_files(paths, config, meta)
     return paths
+
+
+def _make_monitor(config: Config):
+    """A factory of the per-layer monitor (hooks on the model and optimizer) when run.monitor is on, else None."""
+    if not config.run.monitor:
+        return None
+    from striate.diagnose.monitors import LayerMonitor
+
+    return lambda model, optimizer: LayerMonitor(model, optimizer, every=config.run.monitor_every)
 
 
 def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
@@ -158,7 +189,7 @@ def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
     test = evaluate(model, make_loader(splits["test"], preprocess, config, device, train=False),
                     len(splits["train"].class_names), build_loss(config.optim.loss))
     best_figures = history[best["epoch"] - 1] if best["epoch"] else {}
-    summary = {"run": str(paths.root), "best_epoch": best["epoch"], "monitor": config.optim.monitor,
+    summary = {"run": str(paths.root), "best_epoch": best["epoch"], "watch": config.optim.watch,
                "best_value": best["value"], "best_val_accuracy": best_figures.get("val_accuracy"),
                "test_accuracy": test["accuracy"], "test_top5_error": test["top5_error"], "test_loss": test["loss"],
                "test_count": test["count"], "epochs": len(history), "train_seconds": sum(f["seconds"] for f in history),
@@ -166,7 +197,7 @@ def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
                "parameters": sum(p.numel() for p in model.parameters())}
     atomic_write_json(paths.summary, summary)
     text = (f"run {paths.root}\nmodel {config.model.name} ({summary['parameters']:,} parameters)\n"
-            f"best epoch {best['epoch']}: {config.optim.monitor} {best['value'] if best['value'] is None else round(best['value'], 4)}\n"
+            f"best epoch {best['epoch']}: {config.optim.watch} {best['value'] if best['value'] is None else round(best['value'], 4)}\n"
             f"test accuracy {100 * test['accuracy']:.2f}% on {test['count']} images\n"
             f"training time {summary['train_seconds']:.1f}s\n")
     atomic_write_bytes(paths.root / "summary.txt", text.encode())
@@ -180,7 +211,8 @@ def held_out_split(config: Config, preprocess: dict, data_path: str | None = Non
 
     data = config.data
     source, path = (infer_source(data_path), data_path) if data_path else (data.source, data.path)
-    splits = make_splits(load_source(source, path), data.val_fraction, data.test_fraction, data.split_seed)
+    splits = make_splits(load_source(source, path, **source_options(config)), data.val_fraction, data.test_fraction,
+                         data.split_seed)
     test = splits["test"]
     if test.image_shape[0] != preprocess["channels"]:
         from striate.errors import DataError

@@ -49,7 +49,7 @@ def test_bf16_autocast_and_channels_last_train_on_cpu(tmp_cfg_factory):
 
 def test_early_stopping_ends_the_run(tmp_cfg_factory):
     config = tmp_cfg_factory("early", epochs=8, lr=0.0)  # nothing improves after epoch 1
-    config.optim.early_stop_patience, config.optim.monitor = 2, "val_loss"
+    config.optim.early_stop_patience, config.optim.watch = 2, "val_loss"
     result = train_from_config(config)
     assert [f["epoch"] for f in result["history"]] == [1, 2, 3]
     assert result["summary"]["best_epoch"] == 1
@@ -73,7 +73,7 @@ def test_freeze_to_and_lr_mult_through_the_config(tmp_cfg_factory):
     ("precision", "fp8", "unknown run.precision"),
     ("loss", "hing", "did you mean 'hinge'"),
     ("schedule", "cosin", "did you mean 'cosine'"),
-    ("monitor", "val_acc", "unknown optim.monitor"),
+    ("watch", "val_acc", "unknown optim.watch"),
 ])
 def test_bad_run_flags_fail_before_training(tmp_cfg_factory, key, value, message):
     config = tmp_cfg_factory("bad", epochs=1)

@@ -7,6 +7,7 @@ after each epoch (and every ``run.checkpoint_every`` steps), atomically.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict
 
 import numpy as np
@@ -47,8 +48,8 @@ def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.d
         raise ConfigError(f"unknown run.precision '{run.precision}'; expected one of {list(PRECISIONS)}")
     if run.precision == "fp16" and device.type != "cuda":
         raise ConfigError("run.precision fp16 needs a CUDA GPU (loss scaling); on a CPU use bf16 or fp32")
-    if optim.monitor not in MONITORS:
-        raise ConfigError(f"unknown optim.monitor '{optim.monitor}'; expected one of {MONITORS}")
+    if optim.watch not in MONITORS:
+        raise ConfigError(f"unknown optim.watch '{optim.watch}'; expected one of {MONITORS}")
     build_loss(optim.loss, optim.label_smoothing)
     build_schedule(build_optimizer(model, optim), optim, steps_per_epoch)
 
@@ -79,17 +80,19 @@ def set_rng_states(states: dict) -> None:
 
 
 def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_classes: int,
-                 world: World = World(), stream=None, resume: bool = False) -> tuple[list[dict], dict]:
+                 world: World = World(), stream=None, resume: bool = False,
+                 make_monitor: Callable | None = None) -> tuple[list[dict], dict]:
     """Train ``model`` (already prepared and on its device) as ``config`` says, writing logs, weights and
     checkpoints into ``paths`` (a RunPaths); with ``resume``, continue from its checkpoint.
-    Returns the history of the epochs trained here and the best figure {"value", "epoch"}."""
+    ``make_monitor(model, optimizer)`` may return a layer monitor (``epoch_figures()``, ``close()``) whose
+    figures join each epoch's. Returns the history of the epochs trained here and the best figure."""
     optim = config.optim
     optimizer = build_optimizer(model, optim)
     schedule = build_schedule(optimizer, optim, len(train_loader))
     device = next(model.parameters()).device
     options = step_options(config, optimizer, device, world)
     options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
-    early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.monitor))
+    early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.watch))
     state, best = LoopState(), {"value": None, "epoch": 0}
     if resume:
         state, best = _restore(load_checkpoint(paths.checkpoint), model, optimizer, schedule, options, early)
@@ -98,6 +101,7 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
     trained = torch.compile(model) if config.run.compile else model
     trained = wrap_model(trained, world, device)
     log = RunLog(paths.root, config.run.tensorboard) if world.is_main else None
+    monitor = make_monitor(model, optimizer) if make_monitor is not None else None
     progress = make_progress(config.run.progress if world.is_main else "off", optim.epochs, len(train_loader), stream)
 
     def save_state() -> None:
@@ -113,11 +117,13 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
             save_state()
 
     def on_epoch(figures: dict) -> bool:
-        value = figures.get(optim.monitor)
+        value = figures.get(optim.watch)
+        if monitor is not None:
+            _record_monitor(monitor, figures, world)
         if world.is_main:
             log.epoch(figures)
             save_weights(paths.weights("last"), model.state_dict())
-        if _better(value, best["value"], monitor_mode(optim.monitor)):
+        if _better(value, best["value"], monitor_mode(optim.watch)):
             best.update(value=value, epoch=figures["epoch"])
             if world.is_main:
                 save_weights(paths.weights("best"), model.state_dict())
@@ -137,7 +143,18 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
         progress.close()
         if log is not None:
             log.close()
+        if monitor is not None:
+            monitor.close()
     return history, best
+
+
+def _record_monitor(monitor, figures: dict, world: World) -> None:
+    """Add the epoch's layer statistics to its figures and warn (on stderr) about those out of range."""
+    import sys
+
+    figures.update(monitor.epoch_figures())
+    for line in figures.get("monitor_warnings", []) if world.is_main else []:
+        print(f"warning: epoch {figures['epoch']}: {line}", file=sys.stderr)
 
 
 def _checkpoint(model, optimizer, schedule, options: StepOptions, early, state: LoopState, best: dict) -> dict:

@@ -141,5 +141,5 @@ def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int
     factor = schedule_factor(optim, steps_per_epoch, total - warmup)
     plateau = None
     if optim.schedule == "plateau":
-        plateau = {"patience": optim.plateau_patience, "gamma": optim.gamma, "mode": monitor_mode(optim.monitor)}
+        plateau = {"patience": optim.plateau_patience, "gamma": optim.gamma, "mode": monitor_mode(optim.watch)}
     return Schedule(optimizer, optim.lr, factor, warmup, plateau)
