@@ -23,7 +23,9 @@ from striate.data import DeviceLoader, ImageSet, fit_to_size, load_source, make_
 from striate.data.augment import build_augment
 from striate.data.preprocess import ARRAYS_FILE, fit_preprocess, make_normalizer, split_arrays
 from striate.errors import ConfigError, RunError
+from striate.layers import init_weights
 from striate.models import create_model
+from striate.models.spec import is_spec_path, read_spec
 from striate.runs import RunPaths, new_run_dir
 from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
 from striate.train.config import Config, config_to_dict, load_recipe
@@ -85,8 +87,11 @@ def source_options(config: Config) -> dict:
 
 def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
     """The builder's keyword arguments: shapes from the data, the rest from model.args."""
-    return {"num_classes": num_classes, "in_channels": preprocess["channels"],
+    args = {"num_classes": num_classes, "in_channels": preprocess["channels"],
             "input_size": preprocess["input_size"], **config.model.args}
+    if is_spec_path(config.model.name):  # keep the network spec in the run, so the run does not need the file
+        args["spec"] = read_spec(config.model.name)
+    return args
 
 
 def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train: bool) -> DeviceLoader:
@@ -137,7 +142,7 @@ def _train(config: Config, recipe_name: str, stream, resume: RunPaths | None = N
     splits, preprocess = prepared.splits, prepared.preprocess
     class_names = splits["train"].class_names
     model_args = model_arguments(config, len(class_names), preprocess)
-    model = prepare_model(create_model(config.model.name, **model_args), config, device)
+    model = prepare_model(init_weights(create_model(config.model.name, **model_args), config.model.init), config, device)
     train_loader = make_loader(splits["train"], preprocess, config, device, train=True)
     val_loader = make_loader(splits["val"], preprocess, config, device, train=False)
     if world.enabled:
