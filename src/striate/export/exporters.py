@@ -93,7 +93,8 @@ def run_exported(payload: bytes, format: str, inputs: torch.Tensor) -> np.ndarra
         options.log_severity_level = 3  # errors only
         session = onnxruntime.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
         return session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
-    module = torch.jit.load(io.BytesIO(payload), map_location="cpu")
+    with _quiet():  # torch 2.9+ marks TorchScript deprecated on every load
+        module = torch.jit.load(io.BytesIO(payload), map_location="cpu")
     with torch.no_grad():
         return module(inputs).numpy()
 
