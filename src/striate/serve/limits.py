@@ -6,9 +6,15 @@ limit (chunked, or a lying Content-Length) is cut off and answered 413 as well.
 
 import json
 
+from starlette.exceptions import HTTPException
 
-class BodyTooLargeError(Exception):
-    """The request body went past the limit while it was being read."""
+
+class BodyTooLargeError(HTTPException):
+    """The request body went past the limit while it was being read (an HTTP 413, so that the
+    framework's own error handling answers it even when it happens inside body parsing)."""
+
+    def __init__(self, detail: str):
+        super().__init__(413, detail)
 
 
 class BodySizeLimit:

@@ -27,7 +27,7 @@ def layer_picture(name: str, output: torch.Tensor) -> dict:
     """One layer's output for one image (``C x H x W`` maps or a vector) as a picture record."""
     output = output.detach().float().cpu()
     record = {"name": name, "output_shape": list(output.shape)}
-    if output.dim() == 3:
+    if output.dim() == 3 and output.shape[1] * output.shape[2] > 1:  # C x 1 x 1 maps read better as a vector
         maps = output[:MAX_MAPS]
         if max(maps.shape[-2:]) > MAX_SIDE:
             maps = F.adaptive_avg_pool2d(maps.unsqueeze(0), MAX_SIDE)[0]

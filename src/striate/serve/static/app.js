@@ -87,7 +87,8 @@ function showLayers(result) {
     }
     const shown = picture.kind === "maps" && picture.shape[0] < picture.output_shape[0] ? ` (first ${picture.shape[0]} shown)` : "";
     block.querySelector(".shape").textContent = picture.output_shape.join("×") + shown;
-    drawPicture(block.querySelector(".grid"), picture, "map", 56, picture.name === "input");
+    const isInput = picture.name === "input";
+    drawPicture(block.querySelector(".grid"), picture, "map", isInput ? 96 : 56, isInput);
   });
   host.querySelectorAll(".layer").forEach((block) => { if (!seen.has(block.dataset.name)) block.remove(); });
 }
@@ -134,13 +135,13 @@ function inkBox(canvas) {
 // At most one request in flight; strokes made meanwhile trigger one more when it returns.
 async function update() {
   if (state.busy) { state.again = true; return; }
-  state.busy = true;
+  state.busy = true; document.body.dataset.busy = "1";  // the attribute lets tests wait for the last answer
   try {
     const blob = await drawingBlob();
     if (blob) await predict(blob, "drawing");
   } catch (error) { setStatus(error.message, true); }
   state.busy = false;
-  if (state.again) { state.again = false; update(); }
+  if (state.again) { state.again = false; update(); } else { document.body.dataset.busy = "0"; }
 }
 
 function setUpPad() {
