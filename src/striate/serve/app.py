@@ -48,26 +48,30 @@ def _model_info(predictor, run_dir: Path, max_upload_bytes: int, max_pixels: int
 def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int = MAX_UPLOAD_BYTES,
                max_pixels: int = SERVE_MAX_PIXELS):
     """The FastAPI app for one run. Raises RunError when the run cannot be loaded."""
-    from fastapi import FastAPI, File, HTTPException, Query, UploadFile
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import FileResponse, HTMLResponse, Response
+    from fastapi import FastAPI
 
     from striate.export.predictor import Predictor
-    from striate.serve import schemas
     from striate.serve.limits import BodySizeLimit
-    from striate.serve.pictures import first_layer_filters, input_picture, layer_picture
 
     run_dir = Path(run_dir)
     predictor = Predictor.from_run(run_dir, weights)
-    static = _static_files()
     info = _model_info(predictor, run_dir, max_upload_bytes, min(max_pixels, DEFAULT_MAX_PIXELS))
-    filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
-    num_classes = len(predictor.class_names)
     app = FastAPI(title="striate", version=str(predictor.meta.get("striate_version", "")), docs_url=None,
                   redoc_url=None, description=f"Classify images with the trained run '{run_dir.name}' "
                                               f"({info['name']}) and look inside the network.")
     app.state.predictor = predictor
-    errors = {code: {"model": schemas.ErrorMessage} for code in (400, 413, 415)}
+    _add_page_routes(app, run_dir, info)
+    _add_api_routes(app, predictor, run_dir, info)
+    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes + 64 * 1024)  # room for the multipart envelope
+    return app
+
+
+def _add_page_routes(app, run_dir: Path, info: dict) -> None:
+    """The page, its two static files (from memory, by a fixed table of names) and the run's report."""
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse, Response
+
+    static = _static_files()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page():
@@ -78,6 +82,25 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
         if name not in STATIC_TYPES:  # a fixed table: the name never becomes a path
             raise HTTPException(404, f"no static file '{name}'")
         return Response(static[name], media_type=STATIC_TYPES[name])
+
+    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
+    def report():
+        path = find_report(run_dir)  # a fixed file of the run, never a name from the request
+        if path is None:
+            raise HTTPException(404, f"the report has not been made yet: {info['report']['how']}")
+        return FileResponse(path, media_type="text/html")
+
+
+def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
+    from fastapi import File, HTTPException, Query, UploadFile
+    from fastapi.concurrency import run_in_threadpool
+
+    from striate.serve import schemas
+    from striate.serve.pictures import first_layer_filters, input_picture, layer_picture
+
+    filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
+    limits = info["limits"]
+    errors = {code: {"model": schemas.ErrorMessage} for code in (400, 413, 415)}
 
     @app.get("/api/model", response_model=schemas.ModelInfo, summary="The model, its classes and preprocessing")
     def model_info():
@@ -91,13 +114,13 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
     @app.post("/api/predict", response_model=schemas.Prediction, response_model_exclude_none=True, responses=errors,
               summary="Classify one uploaded image (PNG, JPEG, BMP, GIF, TIFF or WEBP)")
     async def predict(image: UploadFile = File(description="the image file"),
-                      top_k: int = Query(3, ge=1, le=num_classes, description="how many classes to return"),
+                      top_k: int = Query(3, ge=1, le=len(predictor.class_names), description="how many classes"),
                       activations: bool = Query(False, description="also return every layer's feature maps")):
-        data = await image.read(max_upload_bytes + 1)
-        if len(data) > max_upload_bytes:
-            raise HTTPException(413, f"the image is larger than the limit of {max_upload_bytes:,} bytes")
+        data = await image.read(limits["max_upload_bytes"] + 1)
+        if len(data) > limits["max_upload_bytes"]:
+            raise HTTPException(413, f"the image is larger than the limit of {limits['max_upload_bytes']:,} bytes")
         try:
-            decoded = await run_in_threadpool(_decode, data, predictor.channels, info["limits"]["max_pixels"])
+            decoded = await run_in_threadpool(_decode, data, predictor.channels, limits["max_pixels"])
             if not activations:
                 return {"top": (await run_in_threadpool(predictor.predict, [decoded], top_k))[0]}
             result = await run_in_threadpool(predictor.explain, decoded, top_k)
@@ -109,16 +132,6 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
             raise HTTPException(400, str(error)) from None
         return {"top": result["top"], "input": input_picture(result["input"]),
                 "layers": [layer_picture(name, output) for name, output in result["layers"]]}
-
-    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
-    def report():
-        path = find_report(run_dir)  # a fixed file of the run, never a name from the request
-        if path is None:
-            raise HTTPException(404, info["report"]["how"].replace("run '", "the report has not been made yet: run '"))
-        return FileResponse(path, media_type="text/html")
-
-    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes + 64 * 1024)  # room for the multipart envelope
-    return app
 
 
 def _decode(data: bytes, channels: int, max_pixels: int):
