@@ -114,7 +114,7 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
         with paths.metrics.open("a") as file:
             file.write(json.dumps(figures) + "\n")
         save_weights(paths.weights("last"), model.state_dict())
-        if figures["val_accuracy"] > best["val_accuracy"]:
+        if not figures["val_accuracy"] <= best["val_accuracy"]:  # better, or no validation figure (NaN)
             best.update(val_accuracy=figures["val_accuracy"], epoch=figures["epoch"])
             save_weights(paths.weights("best"), model.state_dict())
         progress.on_epoch(figures)
