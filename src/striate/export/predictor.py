@@ -1,7 +1,10 @@
 """The Predictor: a trained run as a function from images to top-k classes and probabilities.
 
 It applies the run's recorded preprocessing (``striate.data.images``), batches the work, and
-serialises the network calls with a lock, so one Predictor can serve many threads.
+serialises its calls with a lock, so one Predictor can serve many threads (each call still uses
+every core through torch's own intra-op threads). Decoding sits inside the lock too: first-time
+lazy imports and source parsing in torch and Pillow are not safe to race on CPython 3.11
+(concurrent ``ast.parse`` can fail with "AST constructor recursion depth mismatch").
 ``striate predict`` and ``striate serve`` both go through it, so they give the same answers.
 
 >>> predictor = Predictor.from_run("runs/lenet5-mnist")          # doctest: +SKIP
@@ -60,11 +63,11 @@ class Predictor:
     @torch.no_grad()
     def probabilities(self, images: list) -> torch.Tensor:
         """``N x num_classes`` class probabilities (softmax of the logits), computed in batches."""
-        inputs = self.prepare(list(images))
-        rows = []
-        for start in range(0, len(inputs), self.batch_size):
-            batch = inputs[start:start + self.batch_size].to(self.device)
-            with self._lock:
+        images, rows = list(images), []
+        with self._lock:
+            inputs = self.prepare(images)
+            for start in range(0, len(inputs), self.batch_size):
+                batch = inputs[start:start + self.batch_size].to(self.device)
                 rows.append(torch.softmax(self.model(batch), dim=1).cpu())
         return torch.cat(rows) if rows else torch.zeros(0, len(self.class_names))
 
@@ -89,11 +92,11 @@ class Predictor:
 
         Returns ``{"top": [...], "input": C x H x W, "layers": [(name, output without the batch axis), ...]}``.
         """
-        inputs = self.prepare([image]).to(self.device)
         names = self.layer_names()
         modules = dict(self.model.named_modules())
         outputs: dict[str, torch.Tensor] = {}
         with self._lock:  # hooks change the shared model, so they live and die inside the lock
+            inputs = self.prepare([image]).to(self.device)
             handles = [modules[name].register_forward_hook(
                 lambda _m, _i, out, name=name: outputs.__setitem__(name, out.detach().cpu()[0]))
                 for name in names]
