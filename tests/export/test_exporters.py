@@ -7,6 +7,7 @@ import torch
 import striate
 from striate.errors import ExportError, ModelError
 from striate.export import check_parity, export_model, run_exported
+from striate.models import get_builder
 
 CANDIDATE_SIZES = (8, 16, 32, 64, 96, 128, 160, 224, 227, 256, 299)
 IN_CHANNELS = 3
@@ -35,8 +36,17 @@ def perturbed(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def family_representatives() -> list[str]:
+    """One model per family file (the shortest name, e.g. resnet18 for resnet.py): quick enough for ONNX."""
+    families: dict[str, list[str]] = {}
+    for name in striate.list_models():
+        families.setdefault(get_builder(name).__module__, []).append(name)
+    return sorted(min(names, key=lambda n: (len(n), n)) for names in families.values())
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", striate.list_models())
-def test_torchscript_parity_across_the_zoo(name):
+def test_torchscript_parity_for_every_model(name):
     model, input_shape = smallest_model(name)
     model = perturbed(model)
     payload = export_model(model, input_shape, "torchscript", dynamic_batch=True)
@@ -45,14 +55,24 @@ def test_torchscript_parity_across_the_zoo(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", striate.list_models())
-def test_onnx_parity_across_the_zoo(name):
+@pytest.mark.parametrize("name", family_representatives())
+def test_onnx_parity_for_each_family(name):
     pytest.importorskip("onnxruntime")
     model, input_shape = smallest_model(name)
     model = perturbed(model)
     payload = export_model(model, input_shape, "onnx", dynamic_batch=True)
     parity = check_parity(model, payload, "onnx", input_shape, batch_sizes=(1, 3))
     assert parity["max_abs_diff"] <= 1e-4 and parity["runtime"] == "onnxruntime"
+
+
+@pytest.mark.parametrize("format", ["torchscript", "onnx"])
+def test_lenet5_parity_in_both_formats(format):
+    if format == "onnx":
+        pytest.importorskip("onnxruntime")
+    model = perturbed(striate.create_model("lenet5", num_classes=10, activation="tanh", pooling="avg").eval())
+    payload = export_model(model, (1, 32, 32), format, dynamic_batch=True)
+    parity = check_parity(model, payload, format, (1, 32, 32), batch_sizes=(1, 4))
+    assert parity["max_abs_diff"] <= 1e-4 and parity["batch_sizes"] == [1, 4]
 
 
 def test_onnx_static_batch_is_fixed_and_dynamic_batch_is_free():

@@ -81,8 +81,9 @@ def _to_onnx(model: nn.Module, sample: torch.Tensor, dynamic_batch: bool) -> byt
     return program.model_proto.SerializeToString()
 
 
-def run_exported(payload: bytes, format: str, inputs: torch.Tensor) -> np.ndarray:
-    """Run exported bytes with their own runtime (onnxruntime or the TorchScript interpreter) -> logits."""
+def load_exported(payload: bytes, format: str):
+    """Exported bytes -> a function from an input batch to logits, run by the format's own runtime
+    (an onnxruntime session, or the TorchScript interpreter)."""
     check_format(format)
     if format == "onnx":
         try:
@@ -92,11 +93,21 @@ def run_exported(payload: bytes, format: str, inputs: torch.Tensor) -> np.ndarra
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only
         session = onnxruntime.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
-        return session.run(None, {session.get_inputs()[0].name: inputs.numpy()})[0]
+        name = session.get_inputs()[0].name
+        return lambda inputs: session.run(None, {name: inputs.numpy()})[0]
     with _quiet():  # torch 2.9+ marks TorchScript deprecated on every load
         module = torch.jit.load(io.BytesIO(payload), map_location="cpu")
-    with torch.no_grad():
-        return module(inputs).numpy()
+
+    def run(inputs: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return module(inputs).numpy()
+
+    return run
+
+
+def run_exported(payload: bytes, format: str, inputs: torch.Tensor) -> np.ndarray:
+    """Run exported bytes once with their own runtime -> logits."""
+    return load_exported(payload, format)(inputs)
 
 
 def sample_inputs(input_shape, batch_size: int, seed: int = 0) -> torch.Tensor:
@@ -112,15 +123,14 @@ def check_parity(model: nn.Module, payload: bytes, format: str, input_shape, bat
     Returns ``{"max_abs_diff", "tolerance", "batch_sizes", "runtime"}``; raises ExportError above tolerance.
     """
     model = model.cpu().eval()
+    exported = load_exported(payload, format)
     worst = 0.0
     for index, batch_size in enumerate(batch_sizes):
         inputs = sample_inputs(input_shape, batch_size, seed=index)
         with torch.no_grad():
             expected = model(inputs).numpy()
         try:
-            actual = run_exported(payload, format, inputs)
-        except ExportError:
-            raise
+            actual = exported(inputs)
         except Exception as error:
             raise ExportError(f"the exported {format} file fails on a batch of {batch_size}: "
                               f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
