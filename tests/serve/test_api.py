@@ -141,3 +141,17 @@ def test_predict_handles_colour_uploads_for_a_grey_model(client, tiny_run, digit
     body = upload(client, png(colour)).json()
     expected = Predictor.from_run(tiny_run).predict([torch.from_numpy(digit)], top_k=3)[0]
     assert [t["class"] for t in body["top"]] == [t["class"] for t in expected]
+
+
+def test_deep_networks_show_an_even_spread_of_layers(tiny_run):
+    from striate.errors import ModelError
+    from striate.serve.pictures import drawn_layers
+
+    names = [f"block{index}" for index in range(500)]
+    chosen = drawn_layers(names, 32)
+    assert len(chosen) == 32 and chosen[0] == "block0" and chosen[-1] == "block499"
+    assert chosen == sorted(set(chosen), key=names.index)  # distinct, in forward order
+    predictor = Predictor.from_run(tiny_run)
+    assert [name for name, _ in predictor.explain(np.zeros((8, 8), np.uint8), layers=["head"])["layers"]] == ["head"]
+    with pytest.raises(ModelError, match="did you mean 'head'"):
+        predictor.explain(np.zeros((8, 8), np.uint8), layers=["haed"])

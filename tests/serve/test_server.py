@@ -60,3 +60,11 @@ def test_serve_refuses_a_bad_port_and_a_missing_run(tiny_run, tmp_path, capsys):
     assert "--port must be between 1 and 65535" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "nothing")]) == 2
     assert "run directory not found" in capsys.readouterr().err
+
+
+def test_serve_listens_on_loopback_unless_told_otherwise():
+    from striate.cli.main import build_parser
+
+    args = build_parser().parse_args(["serve", "runs/x"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    assert build_parser().parse_args(["serve", "runs/x", "--host", "0.0.0.0"]).host == "0.0.0.0"

@@ -87,13 +87,19 @@ class Predictor:
                 if name and not list(module.children()) and not isinstance(module, _SILENT_LAYERS)]
 
     @torch.no_grad()
-    def explain(self, image, top_k: int = 3) -> dict:
-        """One image through the network: its top classes, the network input and every layer's output.
+    def explain(self, image, top_k: int = 3, layers: list[str] | None = None) -> dict:
+        """One image through the network: its top classes, the network input and the outputs of
+        ``layers`` (default: every layer of :meth:`layer_names`).
 
         Returns ``{"top": [...], "input": C x H x W, "layers": [(name, output without the batch axis), ...]}``.
         """
-        names = self.layer_names()
+        names = self.layer_names() if layers is None else list(layers)
         modules = dict(self.model.named_modules())
+        unknown = [name for name in names if name not in modules]
+        if unknown:
+            from striate.errors import ModelError, did_you_mean
+
+            raise ModelError(f"no layer named '{unknown[0]}'{did_you_mean(unknown[0], modules)}")
         outputs: dict[str, torch.Tensor] = {}
         with self._lock:  # hooks change the shared model, so they live and die inside the lock
             inputs = self.prepare([image]).to(self.device)

@@ -32,6 +32,8 @@ def find_report(run_dir: Path) -> Path | None:
 
 
 def _model_info(predictor, run_dir: Path, max_upload_bytes: int, max_pixels: int) -> dict:
+    from striate.serve.pictures import drawn_layers
+
     meta = predictor.meta
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
@@ -39,7 +41,7 @@ def _model_info(predictor, run_dir: Path, max_upload_bytes: int, max_pixels: int
     return {"run": run_dir.name, "name": meta["model"]["name"], "args": meta["model"]["args"],
             "class_names": predictor.class_names, "input_shape": meta["input_shape"],
             "preprocess": predictor.preprocess, "parameters": sum(p.numel() for p in predictor.model.parameters()),
-            "layers": predictor.layer_names(), "summary": summary,
+            "layers": drawn_layers(predictor.layer_names()), "summary": summary,
             "report": {"available": report is not None, "url": "/report" if report else None,
                        "how": f"run 'striate report {run_dir}' to make it, then reload this page"},
             "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": max_pixels}}
@@ -96,7 +98,7 @@ def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
     from fastapi.concurrency import run_in_threadpool
 
     from striate.serve import schemas
-    from striate.serve.pictures import first_layer_filters, input_picture, layer_picture
+    from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
 
     filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
     limits = info["limits"]
@@ -123,7 +125,7 @@ def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
             decoded = await run_in_threadpool(_decode, data, predictor.channels, limits["max_pixels"])
             if not activations:
                 return {"top": (await run_in_threadpool(predictor.predict, [decoded], top_k))[0]}
-            result = await run_in_threadpool(predictor.explain, decoded, top_k)
+            result = await run_in_threadpool(predictor.explain, decoded, top_k, info["layers"])
         except ImageTooLargeError as error:
             raise HTTPException(413, str(error)) from None
         except NotAnImageError as error:

@@ -13,8 +13,21 @@ import torch.nn.functional as F
 from torch import nn
 
 MAX_MAPS = 64  # feature maps or filters drawn per layer
-MAX_SIDE = 64  # larger maps are averaged down to this side
+MAX_SIDE = 48  # larger maps are averaged down to this side
 MAX_VECTOR = 1024  # longest vector drawn
+MAX_LAYERS = 32  # deep networks (a ResNet-152 has hundreds of leaves) show this many, spread evenly
+
+
+def drawn_layers(names: list[str], limit: int = MAX_LAYERS) -> list[str]:
+    """At most ``limit`` of ``names``, evenly spread, always with the first and the last.
+
+    >>> drawn_layers([f"l{i}" for i in range(10)], 4)
+    ['l0', 'l3', 'l6', 'l9']
+    """
+    if len(names) <= limit:
+        return list(names)
+    step = (len(names) - 1) / (limit - 1)
+    return [names[round(index * step)] for index in range(limit)]
 
 
 def _encode(values: torch.Tensor, low: float, high: float) -> dict:

@@ -22,7 +22,8 @@ class Picture(BaseModel):
 class Prediction(BaseModel):
     top: list[TopClass] = Field(description="the most likely classes, most likely first")
     input: Picture | None = Field(None, description="the network input after preprocessing (with activations=true)")
-    layers: list[Picture] | None = Field(None, description="every layer's output (with activations=true)")
+    layers: list[Picture] | None = Field(None, description="the drawn layers' outputs (with activations=true): every "
+                                                           "layer, or 32 spread evenly in deep networks")
 
 
 class ReportLink(BaseModel):
@@ -39,7 +40,7 @@ class ModelInfo(BaseModel):
     input_shape: list[int]
     preprocess: dict
     parameters: int
-    layers: list[str]
+    layers: list[str] = Field(description="the layers whose outputs /api/predict?activations=true returns")
     summary: dict | None = Field(None, description="the run's summary.json figures")
     report: ReportLink
     limits: dict = Field(description="max_upload_bytes and max_pixels for /api/predict")
