@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from striate.data.geometry import fit_to_size, resize
+from striate.data.geometry import fit_image, fit_to_size, resize
 from striate.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -143,8 +143,11 @@ def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tens
     """uint8 ``C x H x W`` images of any size -> the normalised float batch the run's network expects:
     resized to the training data's native size, padded or resized to the input size, normalised."""
     native = tuple(preprocess["native_size"])
-    stacked = torch.stack([resize(image.unsqueeze(0), native)[0] for image in images])
+    if native[0] == native[1]:  # shorter side scaled, centre cropped: as image folders are read for training
+        stacked = torch.stack([fit_image(image, native[0]) for image in images])
+    else:
+        stacked = torch.stack([resize(image.unsqueeze(0), native)[0] for image in images])
     stacked = fit_to_size(stacked, preprocess["input_size"], preprocess["fit"]).float().div(255)
-    mean = torch.tensor(preprocess["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(preprocess["std"]).clamp_min(1e-8).view(1, -1, 1, 1)
-    return (stacked - mean) / std
+    from striate.data.preprocess import make_normalizer
+
+    return make_normalizer(preprocess)(stacked)
