@@ -68,6 +68,7 @@ def test_rerun_reuses_finished_runs_and_redoes_an_interrupted_one(grid):
     for path in summaries[1:]:
         assert path.stat().st_mtime_ns == stamps[path]  # untouched
     assert interrupted.is_file()
+    assert len(_losses(interrupted.parent)) == 1  # one epoch, not repeated
     assert len(list(folder.glob("runs/*"))) == 4  # retrained in place, no second directory
 
 
@@ -135,3 +136,18 @@ def test_layer_table_puts_arms_side_by_side():
     assert "| features.act1 | 0.002 (50% dead) | 0.9 (50% dead) |" in table
     assert "fc1.weight" not in table  # parameters have no activation statistics
     assert layer_table([{"arm": he, "history": [{"epoch": 1}]}]) == ""
+
+
+def test_an_interrupted_comparison_continues_where_it_stopped(tmp_path):
+    config = tiny_config(tmp_path / "unused")
+    grid = [parse_variation("optim.lr=0.1,0.05")]
+
+    def stop_after_first(planned, reused):
+        raise KeyboardInterrupt  # Ctrl-C right after the first run finished
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(config, grid, seeds=1, folder=tmp_path, on_run=stop_after_first)
+    assert len(list(tmp_path.glob("runs/*/summary.json"))) == 1
+    assert not (tmp_path / "comparison.json").exists()  # no table from half a comparison
+    again = compare(config, grid, seeds=1, folder=tmp_path)
+    assert again["reused"] == 1 and again["trained"] == 1

@@ -3,7 +3,8 @@
 Each run lives in ``<folder>/runs/<arm>-seed<S>-<hash>``, where the hash is taken over the whole
 configuration except where files go and how progress is shown. A run directory holding a
 ``summary.json`` is finished and is reused, so an interrupted comparison continues where it
-stopped; an unfinished directory (no summary) is removed and trained again. A run whose loss
+stopped; an unfinished run continues from its checkpoint (``striate train --resume``), and one
+that stopped before its first checkpoint is removed and trained again. A run whose loss
 diverged (NaN) is finished too: its ``failed.json`` says why, and the table counts it as failed
 instead of stopping the whole comparison. Runs are trained one
 after another, or ``jobs`` at a time in worker processes (the CPU threads shared among them).
@@ -27,7 +28,7 @@ from striate.train.config import Config, config_to_dict
 
 FAILED_FILE = "failed.json"
 # keys that do not change what is trained: left out of the run's identity
-NOT_IDENTITY = {"run": ("name", "out_dir", "progress")}
+NOT_IDENTITY = {"run": ("name", "out_dir", "progress", "checkpoint_every", "tensorboard")}
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,31 @@ def _train_one(config: Config, threads: int = 0) -> str:
     from striate.train.checkpoint import atomic_write_json
 
     run_dir = Path(config.run.out_dir) / config.run.name
-    if run_dir.exists() and not (run_dir / "summary.json").is_file():
-        shutil.rmtree(run_dir)  # interrupted earlier: train it again from the start
     try:
-        train_from_config(config, config.run.name)
+        if not _resume(run_dir):
+            train_from_config(config, config.run.name)
     except TrainingDivergedError as error:  # a result of the comparison, not a reason to stop it
         atomic_write_json(run_dir / FAILED_FILE, {"error": str(error)})
     return str(run_dir)
+
+
+def _resume(run_dir: Path) -> bool:
+    """Continue an interrupted run from its checkpoint (True), or clear what it left so that it is
+    trained again from the start (False)."""
+    from striate.errors import RunError
+    from striate.pipeline import resume_run
+    from striate.runs import RunPaths
+
+    if not run_dir.exists():
+        return False
+    if RunPaths(run_dir).checkpoint.is_file():
+        try:
+            resume_run(run_dir)
+            return True
+        except RunError:
+            pass  # a damaged checkpoint: start again
+    shutil.rmtree(run_dir)
+    return False
 
 
 def run_plan(plan: list[PlannedRun], jobs: int = 1, on_run=None) -> list[dict]:
