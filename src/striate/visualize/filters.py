@@ -1,0 +1,92 @@
+"""Learned filters: the first convolution's kernels as a colour (RGB input) or grey grid, as the
+AlexNet paper shows its 96 first-layer kernels; a deeper layer as a grid of output channels
+(rows) by input channels (columns), on one signed colour scale.
+
+>>> plot_filters(model, "filters.png")                            # doctest: +SKIP
+>>> plot_filters(model, "conv2.png", layer="features.conv2")      # doctest: +SKIP
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from striate.errors import ModelError, did_you_mean
+from striate.visualize.figure import grid_shape, hide_unused, new_figure, save_figure, show_image
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """The model's 2-D convolutions in definition order, with their names."""
+    return [(name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+
+
+def find_conv(model: nn.Module, layer: str | None) -> tuple[str, nn.Conv2d]:
+    """The named convolution, or the first one when ``layer`` is None; raises ModelError otherwise."""
+    convs = conv_layers(model)
+    if not convs:
+        raise ModelError(f"{type(model).__name__} has no convolution layer, so it has no filters to show; "
+                         "train a convolutional model (e.g. lenet5)")
+    if layer is None:
+        return convs[0]
+    named = dict(convs)
+    if layer not in named:
+        raise ModelError(f"no convolution named '{layer}'{did_you_mean(layer, named)}; "
+                         f"the convolutions are {', '.join(named)}")
+    return layer, named[layer]
+
+
+def kernel_tiles(weight: torch.Tensor) -> np.ndarray:
+    """``out x in x kh x kw`` weights -> one tile per output channel, each stretched to 0..1 on its own.
+
+    Tiles are ``kh x kw`` (one input channel) or ``kh x kw x 3`` (RGB); other channel counts
+    use only the first input channel.
+    """
+    weight = weight.detach().float().cpu()
+    tiles = weight if weight.shape[1] == 3 else weight[:, :1]
+    low = tiles.amin(dim=(1, 2, 3), keepdim=True)
+    high = tiles.amax(dim=(1, 2, 3), keepdim=True)
+    tiles = (tiles - low) / (high - low).clamp_min(1e-12)
+    array = tiles.numpy()
+    return array[:, 0] if array.shape[1] == 1 else array.transpose(0, 2, 3, 1)
+
+
+def _plot_first_layer(name: str, conv: nn.Conv2d, max_filters: int):
+    tiles = kernel_tiles(conv.weight[:max_filters])
+    rows, columns = grid_shape(len(tiles), max_columns=12)
+    figure, axes = new_figure(columns, rows, width=0.75 * columns + 0.5, height=0.75 * rows + 0.7)
+    for axis, tile in zip(axes.flat, tiles):
+        show_image(axis, tile)
+    hide_unused(axes, len(tiles))
+    kind = "colour" if tiles.ndim == 4 else "grey"
+    figure.suptitle(f"{name}: {len(tiles)} of {conv.out_channels} kernels "
+                    f"{conv.kernel_size[0]}x{conv.kernel_size[1]} ({kind}, each stretched to its own range)", fontsize=9)
+    return figure
+
+
+def _plot_per_input(name: str, conv: nn.Conv2d, max_filters: int, max_inputs: int):
+    weight = conv.weight.detach().float().cpu()[:max_filters, :max_inputs]
+    outputs, inputs = weight.shape[:2]
+    limit = float(weight.abs().max()) or 1.0
+    figure, axes = new_figure(inputs, outputs, width=0.55 * inputs + 0.8, height=0.55 * outputs + 0.8)
+    for row in range(outputs):
+        for column in range(inputs):
+            show_image(axes[row, column], weight[row, column].numpy(), cmap="seismic", vmin=-limit, vmax=limit)
+        axes[row, 0].set_ylabel(str(row), fontsize=6, rotation=0, labelpad=8)
+    for column in range(inputs):
+        axes[0, column].set_title(str(column), fontsize=6)
+    figure.suptitle(f"{name}: kernels of {outputs}/{conv.out_channels} output channels (rows) for "
+                    f"{inputs}/{conv.in_channels} input channels (columns); red > 0 > blue", fontsize=9)
+    return figure
+
+
+def plot_filters(model: nn.Module, path: str | Path, layer: str | None = None, max_filters: int = 96,
+                 max_inputs: int = 16) -> Path:
+    """Draw a convolution's kernels; the first layer (1 or 3 input channels) as a tile grid,
+    any other as output x input channels. Returns ``path``."""
+    name, conv = find_conv(model, layer)
+    if conv.in_channels in (1, 3):  # the input layer: each kernel is an image patch
+        figure = _plot_first_layer(name, conv, max_filters)
+    else:
+        figure = _plot_per_input(name, conv, min(max_filters, 32), max_inputs)
+    return save_figure(figure, path)
