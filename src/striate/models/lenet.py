@@ -18,17 +18,11 @@ train faster. Parameter counts are the same either way.
 from torch import nn
 
 from striate.errors import ModelError
+from striate.layers import make_activation
 from striate.models.base import Classifier
 from striate.models.registry import register_model
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
-
-
-def make_activation(name: str) -> nn.Module:
-    if name not in ACTIVATIONS:
-        raise ModelError(f"unknown activation '{name}'; expected one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]()
 
 
 class LeNet5(Classifier):

@@ -2,8 +2,8 @@
 
 from torch import nn
 
+from striate.layers import make_activation
 from striate.models.base import Classifier
-from striate.models.lenet import make_activation
 from striate.models.registry import register_model
 
 
