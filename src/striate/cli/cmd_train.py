@@ -22,4 +22,8 @@ def run(args) -> int:
     print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "
           f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
     print(f"run saved to {result['run_dir']}")
+    if config.run.report:
+        from striate.visualize.report import write_report
+
+        print(f"report written to {write_report(result['run_dir'])}")
     return 0

@@ -52,6 +52,7 @@ class RunConfig:
     seed: int = 0  # seeds weights init and batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    report: bool = False  # write the HTML run report (report.html) at the end; '--report' sets it
 
 
 @dataclass

@@ -45,6 +45,8 @@ def read_step_records(run_dir: str | Path) -> list[dict]:
 
 
 def _plot_pair(axis, history: list[dict], key: str, label: str, scale: float = 1.0) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [record["epoch"] for record in history]
     for split, style in (("train", "-o"), ("val", "-s")):
         values = [record.get(f"{split}_{key}") for record in history]
@@ -52,6 +54,7 @@ def _plot_pair(axis, history: list[dict], key: str, label: str, scale: float = 1
         if points:
             axis.plot(*zip(*points), style, markersize=3, label="training" if split == "train" else "validation")
     axis.set_xlabel("epoch")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_ylabel(label)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)

@@ -134,8 +134,11 @@ def plot_image_filters(image: torch.Tensor, path: str | Path, sigma: float = 2.0
     rows = 2 + 2 * len(wavelengths)
     figure, axes = new_figure(columns, rows, width=2.6 * columns, height=2.6 * rows)
     for axis, (title, response) in zip(axes[:2].flat, classic):
-        cmap = "gray" if title in ("image", "mean 5x5") or title.startswith("Gaussian") else "RdBu_r"
-        show_image(axis, to_display(response[None]), title=title, cmap=cmap)
+        if "d/d" in title or "Laplacian" in title:  # signed: zero in the middle of the colour scale
+            limit = float(response.abs().max()) or 1.0
+            show_image(axis, (response / (2 * limit) + 0.5).numpy(), title=title, cmap="RdBu_r")
+        else:
+            show_image(axis, to_display(response[None]), title=title, cmap="magma" if "magnitude" in title else "gray")
     for scale, wavelength in enumerate(wavelengths):
         entries = [entry for entry in bank if entry["wavelength"] == wavelength]
         for column, entry in enumerate(entries):

@@ -55,25 +55,17 @@ def configuration(context: ReportContext) -> h.Section:
 
 def model_summary(context: ReportContext) -> h.Section:
     section = h.Section("summary", "Model summary and receptive fields")
-    try:
-        from striate.inspect import summary as inspect_summary
-    except ImportError:
-        section.parts.append(h.note("Model summary not recorded: this striate has no model inspector (striate.inspect.summary)."))
-        return section
+    from striate.inspect import summary as inspect_summary
+
     result = inspect_summary(context.run.model, context.run.input_shape)
-    rows = [_summary_row(row) for row in getattr(result, "rows", result)]
+    rows = [[row.name, row.kind, "x".join(map(str, row.output_shape)), row.params, row.macs, row.activation_bytes,
+             _blank(row.rf_size), _blank(row.rf_jump), _blank(row.rf_start)] for row in result.rows]
+    rows.append(["total", "", "", result.total_params, result.total_macs, result.total_activation_bytes, "", "", ""])
     headers = ["layer", "kind", "output shape", "parameters", "MACs", "activation bytes", "RF size", "RF jump", "RF start"]
-    section.parts += [h.paragraph("Each layer's output shape, cost, and receptive field (size and jump in input pixels; "
-                                  "start: centre of the first output position)."), h.table(headers, rows)]
+    section.parts += [h.paragraph("Each layer's output shape, cost for one image, and receptive field (size and jump in "
+                                  "input pixels; start: centre of the first output position, pixel i centred at i)."),
+                      h.table(headers, rows)]
     return section
-
-
-def _summary_row(row) -> list:
-    get = row.get if isinstance(row, dict) else (lambda key, default=None: getattr(row, key, default))
-    shape = get("output_shape")
-    shape = "x".join(map(str, shape)) if isinstance(shape, (tuple, list)) else shape
-    return [get("name"), get("kind"), shape, get("params"), get("macs"), get("activation_bytes"),
-            _blank(get("rf_size")), _blank(get("rf_jump")), _blank(get("rf_start"))]
 
 
 def _blank(value):
