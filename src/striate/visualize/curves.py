@@ -66,6 +66,8 @@ def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict
     ``history`` holds per-epoch dicts as ``fit`` returns them (``train_loss``, ``val_loss``,
     ``train_accuracy``, ``val_accuracy``, ``lr``); ``steps`` optional per-step ``{"step", "lr"}``.
     """
+    from matplotlib.ticker import MaxNLocator
+
     if not history:
         raise RunError("no epochs recorded: the run has no figures to plot yet")
     figure, axes = new_figure(3, 1, width=13.5, height=3.6)
@@ -81,6 +83,7 @@ def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict
     else:
         lr_axis.plot([r["epoch"] for r in history], [r.get("lr", float("nan")) for r in history], "-o", markersize=3)
         lr_axis.set_xlabel("epoch")
+        lr_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         lr_axis.set_title("learning rate (start of each epoch)")
     lr_axis.set_ylabel("learning rate")
     lr_axis.grid(alpha=0.3)

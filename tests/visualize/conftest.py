@@ -1,0 +1,42 @@
+"""Fixtures for the picture tests: a tiny convolutional network registered as 'test_tiny_cnn' and a
+finished run of it on scikit-learn's 8x8 digits (about a second of training)."""
+
+from pathlib import Path
+
+import pytest
+from visualize_helpers import TinyCNN
+
+from striate.models import list_models, register_model
+from striate.train.config import Config
+
+MODEL_NAME = "test_tiny_cnn"
+
+
+@pytest.fixture(scope="session")
+def tiny_cnn_registered():
+    """Registers TinyCNN as 'test_tiny_cnn' while the picture tests run, and removes it afterwards
+    so that tests iterating over the zoo never see it."""
+    from striate.models import registry
+
+    if MODEL_NAME not in list_models():
+        register_model(MODEL_NAME)(lambda num_classes=10, in_channels=1, input_size=8: TinyCNN(num_classes, in_channels, input_size))
+    yield MODEL_NAME
+    registry._BUILDERS.pop(MODEL_NAME, None)
+
+
+def tiny_cnn_config(out_dir: Path, name: str = "tiny-cnn") -> Config:
+    """TinyCNN on the 8x8 digits, 2 epochs, no progress display."""
+    config = Config()
+    config.model.name, config.model.args = MODEL_NAME, {}
+    config.data.source, config.data.input_size = "digits", 8
+    config.optim.epochs, config.optim.lr, config.optim.batch_size = 2, 0.1, 64
+    config.run.out_dir, config.run.name, config.run.progress = str(out_dir), name, "off"
+    return config
+
+
+@pytest.fixture(scope="session")
+def tiny_cnn_run(tmp_path_factory, tiny_cnn_registered) -> Path:
+    """A finished run directory of TinyCNN (shared by the tests that only read it)."""
+    from striate.pipeline import train_from_config
+
+    return Path(train_from_config(tiny_cnn_config(tmp_path_factory.mktemp("cnn-runs")))["run_dir"])

@@ -1,0 +1,38 @@
+"""Helpers for the picture tests: a tiny convolutional network and a PNG decoder."""
+
+import io
+
+from torch import nn
+
+from striate.models import Classifier
+
+
+class TinyCNN(Classifier):
+    """conv3x3(4) - ReLU - maxpool2 - conv3x3(8) - ReLU - flatten - linear."""
+
+    def __init__(self, num_classes=10, in_channels=1, input_size=8):
+        super().__init__()
+        self.features = nn.Sequential()
+        self.features.add_module("conv1", nn.Conv2d(in_channels, 4, kernel_size=3, padding=1))
+        self.features.add_module("act1", nn.ReLU())
+        self.features.add_module("pool1", nn.MaxPool2d(2))
+        self.features.add_module("conv2", nn.Conv2d(4, 8, kernel_size=3, padding=1))
+        self.features.add_module("act2", nn.ReLU())
+        self.features.add_module("flatten", nn.Flatten())  # 8 x s x s -> 8*s*s
+        self.num_features = 8 * (input_size // 2) ** 2
+        self.num_classes = num_classes
+        self.head = self.make_head(num_classes)
+
+    def feature_taps(self) -> list[str]:
+        return ["features.conv1", "features.conv2"]
+
+
+def decode_png(data_or_path) -> tuple[int, int]:
+    """Open and fully decode a PNG (bytes or path) with PIL; returns (width, height)."""
+    from PIL import Image
+
+    source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
+    with Image.open(source) as image:
+        assert image.format == "PNG"
+        image.load()
+        return image.size
