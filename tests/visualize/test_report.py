@@ -89,3 +89,14 @@ def test_train_with_report_flag_writes_the_report(tmp_path, tiny_cnn_registered,
     assert code == 0
     assert (tmp_path / "reported" / "report.html").is_file()
     assert "report written to" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_report_of_a_model_without_convolutions_says_so(tiny_run, tmp_path):
+    path = write_report(tiny_run, tmp_path / "mlp.html")
+    parser = PageParser()
+    parser.feed(path.read_text())
+    text = path.read_text()
+    assert parser.sections == SECTION_IDS
+    assert "no convolution layer, so there are no filters to show" in text
+    assert "No convolution layer whose receptive field is smaller than the image" in text

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from visualize_helpers import TinyCNN, decode_png
 
+from striate.models import create_model
 from striate.visualize.saliency import default_cam_layer, grad_cam, gradient_saliency, plot_saliency
 
 
@@ -50,9 +51,11 @@ def test_grad_cam_matches_the_class_activation_map():
     assert float(cam.min()) >= 0 and float(cam.max()) == 1.0
 
 
-def test_default_cam_layer_is_the_last_spatial_convolution():
+def test_default_cam_layer_is_the_last_layer_with_maps():
     model = TinyCNN(input_size=8)
-    assert default_cam_layer(model, torch.randn(1, 8, 8)) == "features.conv2"
+    assert default_cam_layer(model, torch.randn(1, 8, 8)) == "features.act2"  # conv2's maps after ReLU
+    lenet = create_model("lenet5")
+    assert default_cam_layer(lenet, torch.randn(1, 32, 32)) == "features.pool2"  # 16x5x5; conv3 is 1x1
 
 
 def test_saliency_picture_decodes(tmp_path):

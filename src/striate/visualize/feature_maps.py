@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from striate.models import tap_outputs
-from striate.visualize.figure import grid_shape, pyplot, save_figure, show_image, to_display
+from striate.visualize.figure import grid_shape, pyplot, save_figure, show_image, tile_grid, to_display
 
 
 def default_layers(model: nn.Module) -> list[str]:
@@ -24,14 +24,7 @@ def default_layers(model: nn.Module) -> list[str]:
 def mosaic(maps: torch.Tensor, columns: int, gap: int = 1) -> np.ndarray:
     """``channels x h x w`` maps -> one grey image with the channels in a grid (each stretched to
     0..1 on its own), separated by ``gap`` pixels of white."""
-    channels, height, width = maps.shape
-    rows = -(-channels // columns)
-    canvas = np.ones((rows * (height + gap) - gap, columns * (width + gap) - gap))
-    for index in range(channels):
-        row, column = divmod(index, columns)
-        top, left = row * (height + gap), column * (width + gap)
-        canvas[top : top + height, left : left + width] = to_display(maps[index : index + 1])
-    return canvas
+    return tile_grid(np.stack([to_display(maps[index : index + 1]) for index in range(len(maps))]), columns, gap)
 
 
 def _draw_maps(subfigure, name: str, maps: torch.Tensor, max_channels: int) -> None:

@@ -89,6 +89,19 @@ def show_image(axis, image: np.ndarray, title: str | None = None, **kwargs) -> N
         axis.set_title(title, fontsize=8)
 
 
+def tile_grid(tiles: np.ndarray, columns: int, gap: int = 1, fill: float = 1.0) -> np.ndarray:
+    """``N x h x w`` (or ``N x h x w x 3``) tiles -> one image with the tiles in rows of ``columns``,
+    ``gap`` pixels of ``fill`` between them (NaN as fill shows as the background colour)."""
+    count, height, width = tiles.shape[:3]
+    rows = -(-count // columns)
+    canvas = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, *tiles.shape[3:]), fill, dtype=float)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        top, left = row * (height + gap), column * (width + gap)
+        canvas[top : top + height, left : left + width] = tiles[index]
+    return canvas
+
+
 def hide_unused(axes, used: int) -> None:
     """Switch off the axes of a grid beyond the first ``used`` tiles."""
     for axis in axes.flat[used:]:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from striate.errors import ModelError, did_you_mean
-from striate.visualize.figure import grid_shape, hide_unused, new_figure, save_figure, show_image
+from striate.visualize.figure import grid_shape, new_figure, save_figure, show_image, tile_grid
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
@@ -53,30 +53,40 @@ def kernel_tiles(weight: torch.Tensor) -> np.ndarray:
 
 def _plot_first_layer(name: str, conv: nn.Conv2d, max_filters: int):
     tiles = kernel_tiles(conv.weight[:max_filters])
-    rows, columns = grid_shape(len(tiles), max_columns=12)
-    figure, axes = new_figure(columns, rows, width=0.75 * columns + 0.5, height=0.75 * rows + 0.7)
-    for axis, tile in zip(axes.flat, tiles):
-        show_image(axis, tile)
-    hide_unused(axes, len(tiles))
+    _, columns = grid_shape(len(tiles), max_columns=12)
+    side = tiles.shape[1]
+    canvas = tile_grid(tiles, columns, gap=max(1, side // 5))
+    rows = -(-len(tiles) // columns)
+    tile = min(1.2, max(0.6, 8.0 / columns))  # inches per kernel: few kernels are drawn larger
+    figure, axes = new_figure(1, 1, width=tile * columns + 0.4, height=tile * rows + 0.7)
+    show_image(axes[0, 0], canvas)
+    for spine in axes[0, 0].spines.values():
+        spine.set_visible(False)
     kind = "colour" if tiles.ndim == 4 else "grey"
-    figure.suptitle(f"{name}: {len(tiles)} of {conv.out_channels} kernels "
-                    f"{conv.kernel_size[0]}x{conv.kernel_size[1]} ({kind}, each stretched to its own range)", fontsize=9)
+    axes[0, 0].set_title(f"{name}: {len(tiles)} of {conv.out_channels} kernels {side}x{tiles.shape[2]}\n"
+                         f"({kind}, each stretched to its own range)", fontsize=9)
     return figure
 
 
 def _plot_per_input(name: str, conv: nn.Conv2d, max_filters: int, max_inputs: int):
     weight = conv.weight.detach().float().cpu()[:max_filters, :max_inputs]
-    outputs, inputs = weight.shape[:2]
+    outputs, inputs, height, width = weight.shape
     limit = float(weight.abs().max()) or 1.0
-    figure, axes = new_figure(inputs, outputs, width=0.55 * inputs + 0.8, height=0.55 * outputs + 0.8)
-    for row in range(outputs):
-        for column in range(inputs):
-            show_image(axes[row, column], weight[row, column].numpy(), cmap="seismic", vmin=-limit, vmax=limit)
-        axes[row, 0].set_ylabel(str(row), fontsize=6, rotation=0, labelpad=8)
-    for column in range(inputs):
-        axes[0, column].set_title(str(column), fontsize=6)
-    figure.suptitle(f"{name}: kernels of {outputs}/{conv.out_channels} output channels (rows) for "
-                    f"{inputs}/{conv.in_channels} input channels (columns); red > 0 > blue", fontsize=9)
+    gap = max(1, height // 4)
+    tiles = weight.reshape(outputs * inputs, height, width).numpy()
+    canvas = tile_grid(tiles, inputs, gap=gap, fill=float("nan"))
+    figure, axes = new_figure(1, 1, width=0.5 * inputs + 1.6, height=0.5 * outputs + 1.0)
+    axis = axes[0, 0]
+    show_image(axis, canvas, cmap="seismic", vmin=-limit, vmax=limit)
+    axis.set_xticks([c * (width + gap) + (width - 1) / 2 for c in range(inputs)], range(inputs), fontsize=6)
+    axis.set_yticks([r * (height + gap) + (height - 1) / 2 for r in range(outputs)], range(outputs), fontsize=6)
+    axis.tick_params(length=0)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+    axis.set_xlabel("input channel", fontsize=8)
+    axis.set_ylabel("output channel", fontsize=8)
+    axis.set_title(f"{name}: {outputs}/{conv.out_channels} x {inputs}/{conv.in_channels} kernels\n"
+                   "red > 0 > blue, one scale", fontsize=9)
     return figure
 
 

@@ -47,9 +47,8 @@ def _build_one(builder, context) -> h.Section:
     try:
         return builder(context)
     except StriateError as error:
-        title = (builder.__doc__ or builder.__name__).strip().splitlines()[0]
-        return h.Section(builder.__name__.replace("_", "-"), builder.__name__.replace("_", " ").capitalize(),
-                         [h.note(f"{title}: could not be drawn ({error})")])
+        title = builder.__name__.replace("_", " ").capitalize()
+        return h.Section(builder.__name__.replace("_", "-"), title, [h.note(f"{title} could not be drawn: {error}")])
 
 
 def write_report(run_dir: str | Path, out_path: str | Path | None = None, weights: str = "best",

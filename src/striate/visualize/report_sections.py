@@ -196,27 +196,29 @@ def bias_variance(context: ReportContext) -> h.Section:
     section = h.Section("advice", "Bias and variance")
     advise = _find_advice()
     if advise is None:
-        section.parts.append(h.note("Bias/variance verdict not recorded: this striate has no advice module (striate.diagnose)."))
+        section.parts.append(h.note("Bias/variance verdict not recorded: this striate has no advice module "
+                                    "(striate.diagnose.advice)."))
         return section
     advice = advise(context.history)
-    get = advice.get if isinstance(advice, dict) else (lambda key, default=None: getattr(advice, key, default))
-    section.parts.append(f'<p class="verdict">Verdict: {h.escape(get("verdict", advice))}</p>')
-    for key in ("figures", "reasons", "remedies"):
-        value = get(key)
-        if isinstance(value, dict):
-            section.parts.append(h.table([key, "value"], [[k, v] for k, v in value.items()]))
-        elif isinstance(value, (list, tuple)) and value:
-            section.parts.append("<ul>" + "".join(f"<li>{h.escape(item)}</li>" for item in value) + "</ul>")
+    section.parts.append(f'<p class="verdict">Verdict: {h.escape(advice.verdict)}</p>')
+    if advice.reasons:
+        section.parts.append("<ul>" + "".join(f"<li>{h.escape(reason)}</li>" for reason in advice.reasons) + "</ul>")
+    if advice.remedies:
+        section.parts.append("<p><strong>What to try:</strong></p><ul>" +
+                             "".join(f"<li>{h.escape(remedy)}</li>" for remedy in advice.remedies) + "</ul>")
+    rows = [[name.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else value]
+            for name, value in advice.figures.items()]
+    section.parts.append(h.table(["figure behind the verdict", "value"], rows))
     return section
 
 
 def _find_advice():
-    """The bias/variance advice function of striate.diagnose, or None when it is not installed."""
+    """``advise_history`` of striate.diagnose.advice, or None when that module is not installed."""
     try:
-        from striate.diagnose import advice as module
+        from striate.diagnose.advice import advise_history
     except ImportError:
         return None
-    return getattr(module, "advise", None)
+    return advise_history
 
 
 SECTIONS = [overview, configuration, model_summary, curves, final_figures, confusion, losses, filters, one_image,

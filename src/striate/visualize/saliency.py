@@ -62,20 +62,22 @@ def grad_cam(model: nn.Module, image: torch.Tensor, layer: str, target: int | No
 
 
 def default_cam_layer(model: nn.Module, image: torch.Tensor) -> str:
-    """The last convolution whose output still has more than one position (Grad-CAM's usual choice)."""
+    """The last layer whose output is still a stack of maps with more than one position: after the
+    last convolution's activation and pooling, the layer Grad-CAM is usually computed on."""
     from striate.models import tap_outputs
 
-    names = [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
-    if not names:
-        raise ModelError(f"{type(model).__name__} has no convolution layer; Grad-CAM needs channel maps")
+    names = [name for name, module in model.named_modules() if name and not list(module.children())]
     was_training = model.training
     model.eval()
     try:
         outputs = tap_outputs(model, _single(image), names)
     finally:
         model.train(was_training)
-    spatial = [name for name in names if outputs[name].shape[-1] * outputs[name].shape[-2] > 1]
-    return spatial[-1] if spatial else names[-1]
+    spatial = [name for name in names if isinstance(outputs.get(name), torch.Tensor) and outputs[name].ndim == 4
+               and outputs[name].shape[-1] * outputs[name].shape[-2] > 1]
+    if not spatial:
+        raise ModelError(f"{type(model).__name__} has no layer with channel maps; Grad-CAM needs one")
+    return spatial[-1]
 
 
 def plot_saliency(model: nn.Module, image: torch.Tensor, layer: str | None, path: str | Path, mean=None, std=None,

@@ -145,7 +145,7 @@ def plot_top_patches(found: TopPatches, path: str | Path, mean=None, std=None, c
             label = int(found.labels[row_index, slot])
             name = class_names[label] if class_names and label >= 0 else ""
             show_image(axis, patch_display(found.patches[row_index, slot], mean, std),
-                       title=f"{float(found.values[row_index, slot]):.2f} {name}".strip())
+                       title=f"{float(found.values[row_index, slot]):.2f}" + (f" ({name})" if name else ""))
         panel.suptitle(f"channel {channel}", fontsize=10)
     for panel in list(panels.flat)[count:]:
         panel.subplots().axis("off")
