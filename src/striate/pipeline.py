@@ -114,7 +114,7 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
         with paths.metrics.open("a") as file:
             file.write(json.dumps(figures) + "\n")
         save_weights(paths.weights("last"), model.state_dict())
-        if figures["val_accuracy"] > best["val_accuracy"]:
+        if not figures["val_accuracy"] <= best["val_accuracy"]:  # better, or no validation figure (NaN)
             best.update(val_accuracy=figures["val_accuracy"], epoch=figures["epoch"])
             save_weights(paths.weights("best"), model.state_dict())
         progress.on_epoch(figures)
@@ -147,7 +147,7 @@ def _finish(paths, model, splits, preprocess, config, device, history, best) -> 
     return {"run_dir": paths.root, "history": history, "test": test, "summary": summary}
 
 
-def test_split_for_run(config: Config, preprocess: dict, data_path: str | None = None) -> ImageSet:
+def held_out_split(config: Config, preprocess: dict, data_path: str | None = None) -> ImageSet:
     """The run's own test split (rebuilt from its recipe and split seed), or the test split of ``data_path``
     brought to the run's input size."""
     from striate.data.sources import infer_source

@@ -15,14 +15,14 @@ def run(args) -> int:
 
     from striate.cli.common import print_json, print_table
     from striate.data import DeviceLoader
-    from striate.pipeline import test_split_for_run
+    from striate.pipeline import held_out_split
     from striate.runs import RunPaths, load_run_model
     from striate.train.config import load_recipe
     from striate.train.loop import evaluate
 
     model, meta = load_run_model(args.run_dir, args.weights)
     config = load_recipe(RunPaths(Path(args.run_dir)).config)
-    test = test_split_for_run(config, meta["preprocess"], args.data)
+    test = held_out_split(config, meta["preprocess"], args.data)
     loader = DeviceLoader(test, 512, meta["preprocess"]["mean"], meta["preprocess"]["std"])
     figures = evaluate(model, loader, len(meta["class_names"]))
     if args.json:

@@ -37,7 +37,8 @@ def parse_overrides(extra: list[str]) -> list[tuple[str, object]]:
         else:
             text = "true"
             index += 1
-        pairs.append((key.replace("-", "_"), parse_override(text)))
+        key = key.replace("-", "_")
+        pairs.append((key, parse_override(key, text)))
     return pairs
 
 
@@ -52,7 +53,11 @@ def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
     """The recipe (or the default one) with the flags applied; returns the config and the recipe's name."""
     path = Path(recipe) if recipe else find_default_recipe()
     config = load_recipe(path) if path else config_from_dict({})
-    for key, value in parse_overrides(extra):
+    overrides = parse_overrides(extra)
+    keys = {key for key, _ in overrides}
+    if keys & {"model", "model.name"} and not any(k.startswith("model.args") for k in keys):
+        config.model.args = {}  # the recipe's arguments belong to the recipe's model
+    for key, value in overrides:
         set_value(config, key, value)
     if config.data.path and config.data.source in ("mnist5k", "digits"):
         from striate.data.sources import infer_source

@@ -7,7 +7,11 @@ from striate.errors import ConfigError
 
 def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int = 0) -> list[torch.Tensor]:
     """Split indices ``0..N-1`` into parts of the given fractions (the rest is the first part),
-    keeping each class's share the same in every part.
+    keeping each class's share as equal as possible in every part.
+
+    Each class is shuffled, its members get ranks evenly spread over [0, 1), and all samples
+    sorted by rank are cut into parts of exactly round(fraction * N) samples: the parts have
+    the requested sizes even when a class is too small to appear in every part.
 
     >>> train, val = stratified_split(torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), [0.25], seed=0)
     >>> len(train), len(val)
@@ -15,15 +19,18 @@ def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int = 0
     """
     if any(f < 0 for f in fractions) or sum(fractions) >= 1:
         raise ConfigError(f"split fractions {fractions} must be non-negative and sum to less than 1")
+    labels = labels.cpu()
     generator = torch.Generator().manual_seed(seed)
-    parts: list[list[torch.Tensor]] = [[] for _ in range(len(fractions) + 1)]
-    for label in torch.unique(labels.cpu()):
-        members = torch.nonzero(labels.cpu() == label).flatten()
+    ranks = torch.empty(len(labels), dtype=torch.float64)
+    for label in torch.unique(labels):
+        members = torch.nonzero(labels == label).flatten()
         members = members[torch.randperm(len(members), generator=generator)]
-        start = 0
-        for index, fraction in enumerate(fractions, start=1):
-            count = int(round(fraction * len(members)))
-            parts[index].append(members[start : start + count])
-            start += count
-        parts[0].append(members[start:])
-    return [torch.sort(torch.cat(part)).values if part else torch.empty(0, dtype=torch.long) for part in parts]
+        ranks[members] = (torch.arange(len(members), dtype=torch.float64) + 0.5) / len(members)
+    tie_break = torch.rand(len(labels), generator=generator, dtype=torch.float64) * 1e-9
+    order = torch.argsort(ranks + tie_break)
+    sizes = [int(round(fraction * len(labels))) for fraction in fractions]
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(order[start : start + size])
+        start += size
+    return [torch.sort(part).values for part in [order[start:], *parts]]

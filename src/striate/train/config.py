@@ -179,8 +179,14 @@ def config_to_dict(config: Config) -> dict:
     return dataclasses.asdict(config)
 
 
-def parse_override(text: str):
-    """A flag's value as YAML: '0.1' -> 0.1, 'true' -> True, '[a, b]' -> ['a', 'b']."""
+def parse_override(key: str, text: str):
+    """A flag's value for ``key``: text for string fields ('off' stays 'off'), else YAML:
+    '0.1' -> 0.1, 'true' -> True, '[a, b]' -> ['a', 'b']."""
+    section, name, rest = resolve_key(key)
+    annotation = _section_fields(section)[name].type
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if not rest and str in options and text not in ("null", "~"):
+        return text
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
