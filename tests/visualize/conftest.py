@@ -1,10 +1,16 @@
 """Fixtures for the picture tests: a tiny convolutional network registered as 'test_tiny_cnn' and a
 finished run of it on scikit-learn's 8x8 digits (about a second of training)."""
 
+import sys
 from pathlib import Path
 
 import pytest
-from visualize_helpers import TinyCNN
+
+# the suite runs with --import-mode=importlib, which puts no test folder on sys.path: make this
+# folder's helper modules (visualize_helpers, cdp_browser) importable by its test files
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from visualize_helpers import TinyCNN  # noqa: E402
 
 from striate.models import list_models, register_model
 from striate.train.config import Config

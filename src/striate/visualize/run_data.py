@@ -54,11 +54,11 @@ class RunData:
 
 def open_run(run_dir: str | Path, weights: str = "best", data_path: str | None = None) -> RunData:
     """Load the run's model and rebuild its test split (or ``data_path``'s test split)."""
-    from striate.pipeline import test_split_for_run
+    from striate.pipeline import held_out_split
     from striate.runs import RunPaths, load_run_model
     from striate.train.config import load_recipe
 
     model, meta = load_run_model(run_dir, weights)
     config = load_recipe(RunPaths(Path(run_dir)).config)
-    test = test_split_for_run(config, meta["preprocess"], data_path)
+    test = held_out_split(config, meta["preprocess"], data_path)
     return RunData(Path(run_dir), model, meta, config, test)
