@@ -39,7 +39,8 @@ def test_missing_or_corrupt_metrics_raise_run_errors(tmp_path):
 
 def test_monitor_series_reads_nested_and_flat_records():
     history = [
-        {"epoch": 1, "monitors": {"conv1": {"grad_norm": 0.5, "dead_fraction": 0.1}}, "monitor/fc/grad_norm": 0.2},
+        {"epoch": 1, "monitor": {"conv1": {"grad_norm": 0.5, "dead_fraction": 0.1}}, "monitor/fc/grad_norm": 0.2,
+         "monitor_warnings": ["conv1: 10% dead"]},  # as run.monitor writes them, plus the flat form
         {"epoch": 2, "monitors": {"conv1": {"grad_norm": 0.25, "dead_fraction": 0.2}}, "monitor/fc/grad_norm": 0.1},
     ]
     table = monitor_series(history)

@@ -122,3 +122,14 @@ def test_picture_is_written_and_decodes(model_and_images, tmp_path):
     path = plot_top_patches(found, tmp_path / "patches.png", mean=[0.5], std=[0.25], class_names=list("0123456789"))
     width, height = decode_png(path)
     assert width > 200 and height > 200
+
+
+def test_colour_patches_and_border_patches_draw(tmp_path):
+    torch.manual_seed(2)
+    model = TinyCNN(in_channels=3, input_size=8).eval()
+    images = torch.randn(20, 3, 8, 8)
+    found = top_activating_patches(model, _batches(images, 8), "features.conv2", [0, 1], k=4)
+    assert found.patches.shape == (2, 4, 3, 8, 8)
+    assert bool(torch.isnan(found.patches).any())  # an 8x8 field on an 8x8 image pokes out at the border
+    decode_png(plot_top_patches(found, tmp_path / "rgb.png", mean=[0.5] * 3, std=[0.2] * 3))
+    decode_png(plot_top_patches(found, tmp_path / "stretched.png"))  # without the normalisation: stretched

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import yaml
 
-from striate.errors import StriateError
 from striate.visualize import report_html as h
 from striate.visualize.run_data import RunData
 
@@ -165,18 +164,14 @@ def top_patches(context: ReportContext) -> h.Section:
 
 
 def _patch_layer(run: RunData) -> str | None:
-    """The deepest convolution whose receptive field is smaller than the input."""
+    """The deepest convolution whose receptive field is smaller than the input (one inspector pass)."""
+    from striate.inspect import summary as inspect_summary
     from striate.visualize.filters import conv_layers
-    from striate.visualize.receptive import receptive_field
 
-    best = None
-    for name, _ in conv_layers(run.model):
-        try:
-            if receptive_field(run.model, name, run.input_shape)[0] < run.input_shape[-1]:
-                best = name
-        except StriateError:
-            break
-    return best
+    table = inspect_summary(run.model, run.input_shape)
+    fitting = [name for name, _ in conv_layers(run.model)
+               if table.row(name).rf_size is not None and table.row(name).rf_size < run.input_shape[-1]]
+    return fitting[-1] if fitting else None
 
 
 def monitors(context: ReportContext) -> h.Section:
