@@ -50,9 +50,11 @@ def _crop(padded: torch.Tensor, row: int, column: int, field: tuple[int, int, fl
     return padded[:, top + margin : bottom + margin, left + margin : right + margin]
 
 
-def _merge_batch(state: dict, scores: torch.Tensor, where: torch.Tensor, width: int, images: torch.Tensor,
-                 labels: torch.Tensor | None, offset: int, field) -> None:
-    """Merge one batch's per-image scores (``B x channels``) into the running top-k."""
+def _merge_batch(state: dict, scores: torch.Tensor, where: torch.Tensor, width: int, batch: tuple, offset: int,
+                 field) -> None:
+    """Merge one batch's per-image scores (``B x channels``, at flat positions ``where`` of maps
+    ``width`` wide) into the running top-k; ``batch`` is ``(images, labels or None)``."""
+    images, labels = batch
     k = state["values"].shape[1]
     size = field[0]
     margin = size + abs(int(field[2])) + 1
@@ -98,7 +100,7 @@ def top_activating_patches(model: nn.Module, batches: Iterable, layer: str, chan
                 state = _empty(len(channels), k, images.shape[1], field[0])
             maps = output[:, channels].detach().float().cpu().flatten(2)  # B x channels x (h*w)
             scores, where = maps.max(dim=2)
-            _merge_batch(state, scores, where, output.shape[3], images, labels, offset, field)
+            _merge_batch(state, scores, where, output.shape[3], (images, labels), offset, field)
             offset += len(images)
     finally:
         model.train(was_training)
