@@ -21,7 +21,9 @@ import striate
 from striate.data import DeviceLoader, ImageSet, channel_stats, fit_to_size, load_source, make_splits
 from striate.data.augment import build_augment
 from striate.errors import ConfigError
+from striate.layers import init_weights
 from striate.models import create_model
+from striate.models.spec import is_spec_path, read_spec
 from striate.runs import RunPaths, new_run_dir
 from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, save_weights
 from striate.train.config import Config, config_to_dict
@@ -71,8 +73,11 @@ def prepare_data(config: Config) -> PreparedData:
 
 def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
     """The builder's keyword arguments: shapes from the data, the rest from model.args."""
-    return {"num_classes": num_classes, "in_channels": preprocess["channels"],
+    args = {"num_classes": num_classes, "in_channels": preprocess["channels"],
             "input_size": preprocess["input_size"], **config.model.args}
+    if is_spec_path(config.model.name):  # keep the network spec in the run, so the run does not need the file
+        args["spec"] = read_spec(config.model.name)
+    return args
 
 
 def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train: bool) -> DeviceLoader:
@@ -94,7 +99,7 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
     splits, preprocess = prepared.splits, prepared.preprocess
     class_names = splits["train"].class_names
     model_args = model_arguments(config, len(class_names), preprocess)
-    model = create_model(config.model.name, **model_args).to(device)
+    model = init_weights(create_model(config.model.name, **model_args), config.model.init).to(device)
     optim = config.optim
     optimizer = build_optimizer(model, optim.optimizer, optim.lr, optim.momentum, optim.nesterov, optim.weight_decay)
     train_loader = make_loader(splits["train"], preprocess, config, device, train=True)

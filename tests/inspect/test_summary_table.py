@@ -57,3 +57,37 @@ def test_to_dict_has_rows_and_totals():
     data = summary(create_model("mlp"), (1, 28, 28)).to_dict()
     assert data["totals"]["params"] == sum(row["params"] for row in data["rows"])
     assert data["rows"][0]["output_shape"] == [784]
+
+
+def test_a_module_called_twice_adds_up_its_work():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.conv(x))
+
+    row = summary(Twice(), (2, 4, 4)).row("conv")
+    assert row.calls == 2
+    assert row.macs == 2 * (4 * 4 * 2 * 2 * 9)
+    assert row.rf_size == 5  # the last call's field
+
+
+@pytest.mark.parametrize("name", [n for n in __import__("striate").list_models()])
+def test_summary_runs_on_every_registered_model(name):
+    """On the meta device: totals agree with the model, the fields grow along the main path."""
+    import inspect as python_inspect
+
+    from striate.models import get_builder
+
+    defaults = {k: p.default for k, p in python_inspect.signature(get_builder(name)).parameters.items()}
+    shape = (defaults["in_channels"], defaults["input_size"], defaults["input_size"])
+    with torch.device("meta"):
+        model = create_model(name)
+    table = summary(model, shape)
+    assert table.total_params == sum(p.numel() for p in model.parameters())
+    assert table.output_shape == (defaults["num_classes"],)
+    assert table.total_macs > 0
+    sizes = [row.rf_size for row in table.rows if row.name.startswith("features.") and row.name.count(".") == 1]
+    assert sizes == sorted(sizes) and sizes[-1] > 1

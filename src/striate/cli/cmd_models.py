@@ -3,11 +3,13 @@
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list the registered models")
-    parser.add_argument("--params", action="store_true", help="build each model (10 classes) and count its parameters")
+    parser.add_argument("--params", action="store_true", help="count each model's parameters (with its default classes and input size)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
+    import torch
+
     from striate.cli.common import print_table
     from striate.models import create_model, get_builder, list_models
 
@@ -16,7 +18,9 @@ def run(args) -> int:
         doc = (get_builder(name).__doc__ or "").strip().splitlines()
         row = [name, doc[0] if doc else ""]
         if args.params:
-            row.insert(1, f"{sum(p.numel() for p in create_model(name).parameters()):,}")
+            with torch.device("meta"):  # shapes only: no memory, no initialisation
+                model = create_model(name)
+            row.insert(1, f"{sum(p.numel() for p in model.parameters()):,}")
         rows.append(row)
     print_table(["model", "parameters", "description"] if args.params else ["model", "description"], rows)
     return 0

@@ -35,6 +35,7 @@ class Row:
     rf_start: float  # input coordinate of the centre of unit 0 (pixel i is centred at i)
     rf_width: tuple = ()  # (size, jump, start) along the width axis
     leaf: bool = True  # False for containers (blocks, stages); only leaves are rows of the table
+    calls: int = 1  # how often the forward pass called the module (shape and field are from the last call)
 
 
 @dataclass
@@ -89,15 +90,13 @@ def _first_tensor(value):
 
 def _make_row(name, module, inputs, output, field: Field2d | None) -> Row:
     output = _first_tensor(output)
-    shape = tuple(output.shape[1:]) if output is not None else ()
-    size = height = width = None
-    if field is not None:
-        height, width = field.height, field.width
-    return Row(name=name, kind=type(module).__name__, output_shape=shape,
+    height, width = (field.height, field.width) if field is not None else (None, None)
+    return Row(name=name, kind=type(module).__name__,
+               output_shape=tuple(output.shape[1:]) if output is not None else (),
                params=sum(p.numel() for p in module.parameters(recurse=False)),
                macs=count_macs(module, inputs, output) if output is not None else 0,
                activation_bytes=(output[0].numel() * output.element_size()) if output is not None else 0,
-               rf_size=height.size if height else size, rf_jump=height.jump if height else None,
+               rf_size=height.size if height else None, rf_jump=height.jump if height else None,
                rf_start=height.start if height else None,
                rf_width=(width.size, width.jump, width.start) if width else (),
                leaf=not list(module.children()) or bool(list(module.parameters(recurse=False))))
@@ -129,7 +128,12 @@ def summary(model: nn.Module, input_shape: tuple[int, int, int]) -> Summary:
         def hook(module, inputs, output):
             tensor = _first_tensor(output)
             field = tracer.field_of(tensor) if tensor is not None else None
-            modules[name] = _make_row(name, module, inputs, output, field)
+            row = _make_row(name, module, inputs, output, field)
+            if name in modules:  # a module used twice (a shared ReLU): its work adds up, its last call shows
+                row.macs += modules[name].macs
+                row.activation_bytes += modules[name].activation_bytes
+                row.calls += modules[name].calls
+            modules[name] = row
         return hook
 
     handles = [module.register_forward_hook(record(name)) for name, module in model.named_modules() if name]

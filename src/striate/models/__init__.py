@@ -1,6 +1,6 @@
 """The model zoo: one file per family, each registering small builders."""
 
-from striate.models import alexnet, lenet, mlp, resnet, vgg  # noqa: F401  (importing registers the builders)
+from striate.models import alexnet, googlenet, lenet, mlp, nin, resnet, vgg  # noqa: F401  (importing registers the builders)
 from striate.models.base import Classifier, tap_outputs
 from striate.models.registry import create_model, get_builder, list_models, register_model
 

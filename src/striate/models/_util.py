@@ -15,6 +15,8 @@ def meta_output_shape(module: nn.Module, in_shape: tuple, name: str = "") -> tup
     probe = torch.empty((1, *in_shape), device="meta")
     try:
         output = functional_call(module, tensors, (probe,))
+    except ModelError as error:
+        raise ModelError(f"{name}: {error}" if name else str(error)) from None
     except (RuntimeError, ValueError) as error:
         label = f"{name}: " if name else ""
         raise ModelError(f"{label}cannot take an input of shape {tuple(in_shape)} ({str(error).splitlines()[0]}); "

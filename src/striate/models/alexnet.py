@@ -25,6 +25,7 @@ narrower layers, 1024-wide fully connected layers; 28x28 grayscale inputs build.
 
 from torch import nn
 
+from striate.errors import ModelError
 from striate.layers import LocalResponseNorm
 from striate.models.plain import PlainConvNet
 from striate.models.registry import register_model
@@ -56,6 +57,9 @@ def _body(in_channels: int, widths, stem: dict, groups: int, lrn: bool) -> nn.Se
 @register_model()
 def alexnet(num_classes=1000, in_channels=3, input_size=227, dropout_rate=0.5):
     """AlexNet, the original two-tower form: grouped conv2/4/5, LRN, overlapping pooling (60,965,224 parameters)."""
+    if input_size < 67:  # conv1 11/4 and three 3/2 poolings need 67 pixels to leave a 1x1 map
+        raise ModelError(f"alexnet needs inputs of at least 67x67, got {input_size}x{input_size}; for CIFAR- or "
+                         "MNIST-sized images use alexnet_small (e.g. --model alexnet_small)")
     body = _body(in_channels, (96, 256, 384, 384, 256), dict(kernel_size=11, stride=4), groups=2, lrn=True)
     return PlainConvNet("alexnet", body, (in_channels, input_size, input_size), (4096, 4096), num_classes,
                         dropout_rate)

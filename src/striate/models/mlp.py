@@ -25,7 +25,7 @@ class MLP(Classifier):
         self.head = self.make_head(num_classes)
 
     def feature_taps(self) -> list[str]:
-        return [name for name, _ in self.features.named_children() if name.startswith("fc")]
+        return [f"features.{name}" for name, _ in self.features.named_children() if name.startswith("fc")]
 
 
 @register_model()

@@ -4,6 +4,7 @@ Like torchvision's registry, registering a name twice is an error, and an
 unknown name raises with the nearest registered name suggested.
 """
 
+import functools
 from collections.abc import Callable
 
 from torch import nn
@@ -49,8 +50,12 @@ def create_model(name: str, **kwargs) -> nn.Module:
     """Build the registered model ``name`` with the builder's keyword arguments.
 
     >>> model = create_model("mlp", num_classes=10, in_channels=1, input_size=28)
+
+    A name ending in .yaml or .yml is a network spec file (see striate.models.spec).
     """
-    builder = get_builder(name)
+    from striate.models.spec import build_from_file, is_spec_path
+
+    builder = functools.partial(build_from_file, name) if is_spec_path(name) else get_builder(name)
     try:
         return builder(**kwargs)
     except TypeError as error:

@@ -17,8 +17,9 @@ from striate.errors import ConfigError, did_you_mean
 
 @dataclass
 class ModelConfig:
-    name: str = "lenet5"  # a registered model (see 'striate models')
+    name: str = "lenet5"  # a registered model (see 'striate models') or a network spec file (net.yaml)
     args: dict = field(default_factory=dict)  # extra keyword arguments for the model's builder
+    init: str = "default"  # weight init: default | xavier_uniform | xavier_normal | he_uniform | he_normal | naive
 
 
 @dataclass
