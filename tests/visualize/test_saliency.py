@@ -56,6 +56,8 @@ def test_default_cam_layer_is_the_last_layer_with_maps():
     assert default_cam_layer(model, torch.randn(1, 8, 8)) == "features.act2"  # conv2's maps after ReLU
     lenet = create_model("lenet5")
     assert default_cam_layer(lenet, torch.randn(1, 32, 32)) == "features.pool2"  # 16x5x5; conv3 is 1x1
+    resnet = create_model("resnet20", in_channels=3, input_size=32)
+    assert default_cam_layer(resnet, torch.randn(3, 32, 32)) == "features.layer3"  # after the last skip and ReLU
 
 
 def test_saliency_picture_decodes(tmp_path):

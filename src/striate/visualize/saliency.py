@@ -62,19 +62,20 @@ def grad_cam(model: nn.Module, image: torch.Tensor, layer: str, target: int | No
 
 
 def default_cam_layer(model: nn.Module, image: torch.Tensor) -> str:
-    """The last layer whose output is still a stack of maps with more than one position: after the
-    last convolution's activation and pooling, the layer Grad-CAM is usually computed on."""
+    """The module that runs last among those whose output is still a stack of maps with more
+    than one position: the block output after the last convolution's activation, pooling or
+    skip connection, the layer Grad-CAM is usually computed on."""
     from striate.models import tap_outputs
 
-    names = [name for name, module in model.named_modules() if name and not list(module.children())]
+    names = [name for name, _ in model.named_modules() if name]
     was_training = model.training
     model.eval()
     try:
-        outputs = tap_outputs(model, _single(image), names)
+        outputs = tap_outputs(model, _single(image), names)  # in the order the modules ran
     finally:
         model.train(was_training)
-    spatial = [name for name in names if isinstance(outputs.get(name), torch.Tensor) and outputs[name].ndim == 4
-               and outputs[name].shape[-1] * outputs[name].shape[-2] > 1]
+    spatial = [name for name, output in outputs.items() if isinstance(output, torch.Tensor) and output.ndim == 4
+               and output.shape[-1] * output.shape[-2] > 1]
     if not spatial:
         raise ModelError(f"{type(model).__name__} has no layer with channel maps; Grad-CAM needs one")
     return spatial[-1]
