@@ -18,8 +18,9 @@ import torch
 import yaml
 
 import striate
-from striate.data import DeviceLoader, ImageSet, channel_stats, fit_to_size, load_source, make_splits
+from striate.data import DeviceLoader, ImageSet, fit_to_size, load_source, make_splits
 from striate.data.augment import build_augment
+from striate.data.preprocess import ARRAYS_FILE, fit_preprocess, make_normalizer, split_arrays
 from striate.errors import ConfigError
 from striate.layers import init_weights
 from striate.models import create_model
@@ -60,15 +61,26 @@ def prepare_data(config: Config) -> PreparedData:
     """Load the source, split it (seeded, stratified), fit images to the input size, and measure
     the normalisation on the training split only."""
     data = config.data
-    raw = load_source(data.source, data.path)
+    if data.loader == "streaming":  # image folders stay on disk; worker processes decode them per batch
+        from striate.data.fileset import prepare_streaming
+
+        return PreparedData(*prepare_streaming(data))
+    if data.loader != "device":
+        raise ConfigError(f"unknown data.loader '{data.loader}'; expected device or streaming")
+    raw = load_source(data.source, data.path, **source_options(config))
     native = list(raw["train"].image_shape)
-    splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed)
+    splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed, data.folds, data.fold)
     splits = {name: ImageSet(fit_to_size(part.images, data.input_size, data.fit), part.labels, part.class_names)
               for name, part in splits.items()}
-    mean, std = channel_stats(splits["train"].images)
     preprocess = {"channels": native[0], "native_size": native[1:], "input_size": data.input_size, "fit": data.fit,
-                  "mean": mean, "std": std}
+                  **fit_preprocess(splits["train"].images, data.normalize, data.whiten_epsilon)}
     return PreparedData(splits, preprocess)
+
+
+def source_options(config: Config) -> dict:
+    """What file-based sources need to know: the input size (image folders), skip_bad, max_per_class."""
+    data = config.data
+    return {"input_size": data.input_size, "skip_bad": data.skip_bad, "max_per_class": data.max_per_class}
 
 
 def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
@@ -81,9 +93,16 @@ def model_arguments(config: Config, num_classes: int, preprocess: dict) -> dict:
 
 
 def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train: bool) -> DeviceLoader:
+    if not isinstance(part, ImageSet):  # a FileSet: data.loader is streaming
+        from striate.data.fileset import streaming_loader
+
+        return streaming_loader(part, config.optim.batch_size if train else 512, make_normalizer(preprocess, device),
+                                train, config.run.seed, device,
+                                build_augment(config.data.augment, preprocess) if train else None, config.data.workers)
     return DeviceLoader(part, config.optim.batch_size if train else 512, preprocess["mean"], preprocess["std"],
                         shuffle=train, seed=config.run.seed, device=device,
-                        augment=build_augment(config.data.augment) if train else None)
+                        augment=build_augment(config.data.augment, preprocess) if train else None,
+                        normalize=make_normalizer(preprocess, device))
 
 
 def _write_run_files(paths: RunPaths, config: Config, meta: dict) -> None:
@@ -108,14 +127,20 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
     progress = make_progress(config.run.progress, optim.epochs, len(train_loader), stream)
 
     paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
+    preprocess_figures, preprocess_arrays = split_arrays(preprocess)  # arrays go to preprocess.safetensors
+    if preprocess_arrays is not None:
+        atomic_write_bytes(paths.root / ARRAYS_FILE, preprocess_arrays)
     meta = {"striate_version": striate.__version__, "model": {"name": config.model.name, "args": model_args},
             "class_names": class_names, "input_shape": [preprocess["channels"], preprocess["input_size"],
                                                         preprocess["input_size"]],
-            "preprocess": preprocess, "data": {"source": config.data.source, "path": config.data.path}}
+            "preprocess": preprocess_figures, "data": {"source": config.data.source, "path": config.data.path}}
     _write_run_files(paths, config, meta)
     best = {"val_accuracy": -1.0, "epoch": 0}
+    monitor = _make_monitor(config, model, optimizer)
 
     def on_epoch(figures: dict) -> None:
+        if monitor is not None:
+            _record_monitor(monitor, figures)
         with paths.metrics.open("a") as file:
             file.write(json.dumps(figures) + "\n")
         save_weights(paths.weights("last"), model.state_dict())
@@ -129,7 +154,27 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
                       on_step=progress.on_step, on_epoch=on_epoch)
     finally:
         progress.close()
+        if monitor is not None:
+            monitor.close()
     return _finish(paths, model, splits, preprocess, config, device, history, best)
+
+
+def _make_monitor(config: Config, model, optimizer):
+    """The per-layer monitor when run.monitor is on (hooks on the model and optimizer), else None."""
+    if not config.run.monitor:
+        return None
+    from striate.diagnose.monitors import LayerMonitor
+
+    return LayerMonitor(model, optimizer, every=config.run.monitor_every)
+
+
+def _record_monitor(monitor, figures: dict) -> None:
+    """Add the epoch's layer statistics to its figures and warn (on stderr) about those out of range."""
+    import sys
+
+    figures.update(monitor.epoch_figures())
+    for line in figures["monitor_warnings"]:
+        print(f"warning: epoch {figures['epoch']}: {line}", file=sys.stderr)
 
 
 def _finish(paths, model, splits, preprocess, config, device, history, best) -> dict:
@@ -159,7 +204,8 @@ def held_out_split(config: Config, preprocess: dict, data_path: str | None = Non
 
     data = config.data
     source, path = (infer_source(data_path), data_path) if data_path else (data.source, data.path)
-    splits = make_splits(load_source(source, path), data.val_fraction, data.test_fraction, data.split_seed)
+    splits = make_splits(load_source(source, path, **source_options(config)), data.val_fraction, data.test_fraction,
+                         data.split_seed)
     test = splits["test"]
     if test.image_shape[0] != preprocess["channels"]:
         from striate.errors import DataError

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from striate.data.preprocess import load_arrays
 from striate.errors import RunError
 from striate.models import create_model
 from striate.train.checkpoint import load_weights
@@ -81,6 +82,7 @@ def load_run_model(run_dir: str | Path, which: str = "best", device: str | torch
     if which not in WEIGHT_FILES:
         raise RunError(f"unknown weights '{which}'; expected one of {WEIGHT_FILES}")
     meta = read_meta(run_dir)
+    meta["preprocess"] = load_arrays(run_dir, meta["preprocess"])  # the mean image / whitening matrix, if any
     model = create_model(meta["model"]["name"], **meta["model"]["args"])
     state = load_weights(RunPaths(Path(run_dir)).weights(which))
     try:

@@ -15,6 +15,7 @@ def run(args) -> int:
 
     from striate.cli.common import print_json, print_table
     from striate.data import DeviceLoader
+    from striate.data.preprocess import make_normalizer
     from striate.pipeline import held_out_split
     from striate.runs import RunPaths, load_run_model
     from striate.train.config import load_recipe
@@ -23,7 +24,8 @@ def run(args) -> int:
     model, meta = load_run_model(args.run_dir, args.weights)
     config = load_recipe(RunPaths(Path(args.run_dir)).config)
     test = held_out_split(config, meta["preprocess"], args.data)
-    loader = DeviceLoader(test, 512, meta["preprocess"]["mean"], meta["preprocess"]["std"])
+    loader = DeviceLoader(test, 512, meta["preprocess"]["mean"], meta["preprocess"]["std"],
+                          normalize=make_normalizer(meta["preprocess"]))
     figures = evaluate(model, loader, len(meta["class_names"]))
     if args.json:
         print_json(figures | {"class_names": meta["class_names"]})

@@ -7,7 +7,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train", help="train a network from a recipe",
         description="Train from a YAML recipe (default: recipes/lenet5-mnist.yaml). Any recipe key can be "
-                    "overridden: --optim.lr 0.1, --epochs 5, --model mlp, --data ../shared/data/mnist.")
+                    "overridden: --optim.lr 0.1, --epochs 5, --model mlp, --data ../shared/data/mnist. "
+                    "--folds K runs k-fold cross-validation and reports the mean and spread.")
     parser.usage = "striate train [RECIPE.yaml] [--key value ...]"
     parser.set_defaults(func=run, accepts_overrides=True)
 
@@ -17,11 +18,23 @@ def run(args) -> int:
 
     recipe, overrides = split_recipe(args.overrides)
     config, recipe_name = resolve_config(recipe, overrides)
+    if config.data.folds > 1:  # k-fold cross-validation: --folds K
+        from striate.crossval import cross_validate
+
+        report = cross_validate(config, config.data.folds, recipe_name)
+        for name in ("val_accuracy", "test_accuracy"):
+            print(f"{name.replace('_', ' ')} {100 * report[name]['mean']:.2f}% +- {100 * report[name]['std']:.2f}% "
+                  f"over {report['folds']} folds")
+        print(f"cross-validation report saved to {report['report_file']}")
+        return 0
     result = train_from_config(config, recipe_name)
     summary = result["summary"]
     print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "
           f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
     print(f"run saved to {result['run_dir']}")
+    from striate.diagnose.advice import advise_history, format_advice
+
+    print(format_advice(advise_history(result["history"])))
     if config.run.report:
         from striate.visualize.report import write_report
 

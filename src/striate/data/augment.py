@@ -1,52 +1,353 @@
-"""Batched random augmentation on the training device: a pure kernel plus a separate random draw."""
+"""Batched random augmentation on the training device (DESIGN.md principle 5).
+
+Each augmentation keeps its random draw (:meth:`Augmentation.draw`, seeded through a
+``torch.Generator``) apart from its pure kernel (in :mod:`striate.data.kernels`), so one
+draw moves an image, its mask and its keypoints alike, and a test can fix the draw.
+
+Recipes name them: ``data.augment: [hflip, {crop: {padding: 4}}, {rotate: {degrees: 10}}]``.
+
+>>> augment = build_augment(["hflip", {"translate": {"max_shift": 2}}])
+>>> out = augment(torch.rand(8, 3, 32, 32), torch.Generator().manual_seed(0))
+>>> out.shape
+torch.Size([8, 3, 32, 32])
+"""
+
+import math
 
 import torch
 import torch.nn.functional as F
 
+from striate.data import kernels
 from striate.errors import ConfigError, did_you_mean
 
+# AlexNet's lighting eigen-decomposition of ImageNet RGB pixels (0..1 units), as in fb.resnet.torch;
+# used when no decomposition was fitted on the training data.
+IMAGENET_EIGENVALUES = [0.2175, 0.0188, 0.0045]
+IMAGENET_EIGENVECTORS = [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
 
-def translate(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """Shift each image by integer ``(dy, dx)`` pixels (``shifts``: N x 2), filling with zeros.
 
-    >>> translate(torch.arange(4.).view(1, 1, 2, 2), torch.tensor([[0, 1]]))[0, 0].tolist()
-    [[0.0, 0.0], [0.0, 2.0]]
+def _uniform(count: int, low: float, high: float, generator, device) -> torch.Tensor:
+    return low + (high - low) * torch.rand(count, generator=generator, device=device)
+
+
+class Augmentation:
+    """A random transform: ``draw`` its parameters for a batch, then apply them with pure kernels.
+    Photometric ones leave masks and keypoints alone (the defaults below)."""
+
+    name = ""
+    exact = False  # True: exact on uint8 images too (pixels only move), so it can run before the float conversion
+
+    def draw(self, shape, generator: torch.Generator, device) -> dict:
+        raise NotImplementedError
+
+    def images(self, images: torch.Tensor, params: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def masks(self, masks: torch.Tensor, params: dict) -> torch.Tensor:
+        return masks
+
+    def keypoints(self, keypoints: torch.Tensor, params: dict, size, swap) -> torch.Tensor:
+        return keypoints
+
+
+class HorizontalFlip(Augmentation):
+    name, axis, exact = "hflip", 0, True
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+    def draw(self, shape, generator, device):
+        return {"flags": torch.rand(shape[0], generator=generator, device=device) < self.p}
+
+    def images(self, images, params):
+        return (kernels.hflip if self.axis == 0 else kernels.vflip)(images, params["flags"])
+
+    masks = images
+
+    def keypoints(self, keypoints, params, size, swap):
+        width_or_height = size[1] if self.axis == 0 else size[0]
+        return kernels.flip_keypoints(keypoints, params["flags"], width_or_height, self.axis, swap)
+
+
+class VerticalFlip(HorizontalFlip):
+    name, axis = "vflip", 1
+
+    def keypoints(self, keypoints, params, size, swap):
+        return kernels.flip_keypoints(keypoints, params["flags"], size[0], 1, None)
+
+
+class Translate(Augmentation):
+    """Integer shifts of up to ``max_shift`` pixels, zero fill."""
+
+    name, exact = "translate", True
+
+    def __init__(self, max_shift: int = 2):
+        self.max_shift = int(max_shift)
+
+    def draw(self, shape, generator, device):
+        return {"shifts": torch.randint(-self.max_shift, self.max_shift + 1, (shape[0], 2), generator=generator,
+                                        device=device)}
+
+    def images(self, images, params):
+        return kernels.translate(images, params["shifts"])
+
+    masks = images
+
+    def keypoints(self, keypoints, params, size, swap):
+        return kernels.translate_keypoints(keypoints, params["shifts"])
+
+
+class Crop(Augmentation):
+    """Pad by ``padding`` pixels (``constant`` zeros or ``reflect``) and cut a random window of the original size."""
+
+    name, exact = "crop", True
+
+    def __init__(self, padding: int = 4, mode: str = "constant"):
+        if mode not in ("constant", "reflect"):
+            raise ConfigError(f"crop: unknown padding mode '{mode}'; expected constant or reflect")
+        self.padding, self.mode = int(padding), mode
+
+    def draw(self, shape, generator, device):
+        return {"corners": torch.randint(0, 2 * self.padding + 1, (shape[0], 2), generator=generator, device=device)}
+
+    def images(self, images, params):
+        return kernels.pad_crop(images, params["corners"], self.padding, self.mode)
+
+    def masks(self, masks, params):
+        return kernels.pad_crop(masks.float(), params["corners"], self.padding, self.mode).to(masks.dtype)
+
+    def keypoints(self, keypoints, params, size, swap):
+        return kernels.pad_crop_keypoints(keypoints, params["corners"], self.padding)
+
+
+class Rotate(Augmentation):
+    """Rotation by a uniform angle in ``[-degrees, degrees]`` about the centre (bilinear, zero fill)."""
+
+    name = "rotate"
+
+    def __init__(self, degrees: float = 15.0):
+        self.degrees = float(degrees)
+
+    def _scales(self, count, generator, device):
+        return torch.ones(count, device=device)
+
+    def draw(self, shape, generator, device):
+        angles = _uniform(shape[0], -self.degrees, self.degrees, generator, device) if self.degrees else \
+            torch.zeros(shape[0], device=device)
+        return {"matrices": kernels.rotation_scale_matrices(angles, self._scales(shape[0], generator, device))}
+
+    def images(self, images, params):
+        return kernels.affine(images, params["matrices"])
+
+    def masks(self, masks, params):
+        return kernels.affine(masks, params["matrices"], mode="nearest")
+
+    def keypoints(self, keypoints, params, size, swap):
+        return kernels.affine_keypoints(keypoints, params["matrices"], size[0], size[1])
+
+
+class Scale(Rotate):
+    """Zoom by a factor drawn log-uniformly from ``[low, high]`` about the centre."""
+
+    name = "scale"
+
+    def __init__(self, low: float = 0.9, high: float = 1.1):
+        super().__init__(degrees=0.0)
+        self.low, self.high = float(low), float(high)
+
+    def _scales(self, count, generator, device):
+        return torch.exp(_uniform(count, math.log(self.low), math.log(self.high), generator, device))
+
+
+class Elastic(Augmentation):
+    """Elastic deformation (Simard, Steinkraus & Platt 2003): a uniform random field in [-1, 1],
+    smoothed by a Gaussian of width ``sigma`` and scaled by ``alpha`` pixels."""
+
+    name = "elastic"
+
+    def __init__(self, alpha: float = 34.0, sigma: float = 4.0):
+        self.alpha, self.sigma = float(alpha), float(sigma)
+
+    def draw(self, shape, generator, device):
+        count, _, height, width = shape
+        field = torch.rand(count, 2, height, width, generator=generator, device=device) * 2 - 1
+        radius = max(1, int(math.ceil(2 * self.sigma)))
+        taps = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
+        gauss = torch.exp(-(taps**2) / (2 * self.sigma**2))
+        gauss = gauss / gauss.sum()
+        weights = gauss.view(1, 1, 1, -1).expand(2, 1, 1, -1)
+        field = F.conv2d(field, weights, padding=(0, radius), groups=2)  # along x
+        field = F.conv2d(field, weights.transpose(2, 3), padding=(radius, 0), groups=2)  # along y
+        return {"field": field * self.alpha}
+
+    def images(self, images, params):
+        return kernels.displace(images, params["field"])
+
+    def masks(self, masks, params):
+        return kernels.displace(masks, params["field"], mode="nearest")
+
+    def keypoints(self, keypoints, params, size, swap):
+        return kernels.displace_keypoints(keypoints, params["field"])
+
+
+class _Photometric(Augmentation):
+    kernel = None
+
+    def __init__(self, strength: float = 0.2):
+        self.strength = float(strength)
+
+    def draw(self, shape, generator, device):
+        return {"factors": _uniform(shape[0], 1 - self.strength, 1 + self.strength, generator, device)}
+
+    def images(self, images, params):
+        return type(self).kernel(images, params["factors"])
+
+
+class Brightness(_Photometric):
+    name, kernel = "brightness", staticmethod(kernels.adjust_brightness)
+
+
+class Contrast(_Photometric):
+    name, kernel = "contrast", staticmethod(kernels.adjust_contrast)
+
+
+class Saturation(_Photometric):
+    name, kernel = "saturation", staticmethod(kernels.adjust_saturation)
+
+
+class Lighting(Augmentation):
+    """AlexNet's PCA lighting noise with ``alpha ~ N(0, std)``; the eigen-decomposition comes from the
+    training data when fitted (``data.preprocess`` records it) or ImageNet's published one."""
+
+    name = "lighting"
+
+    def __init__(self, std: float = 0.1, eigenvalues=None, eigenvectors=None):
+        self.std = float(std)
+        self.eigenvalues = torch.tensor(eigenvalues or IMAGENET_EIGENVALUES, dtype=torch.float32)
+        self.eigenvectors = torch.tensor(eigenvectors or IMAGENET_EIGENVECTORS, dtype=torch.float32)
+
+    def draw(self, shape, generator, device):
+        return {"alphas": torch.randn(shape[0], 3, generator=generator, device=device) * self.std}
+
+    def images(self, images, params):
+        if images.shape[1] != 3:
+            return images
+        device = images.device
+        return kernels.add_lighting(images, params["alphas"], self.eigenvalues.to(device), self.eigenvectors.to(device))
+
+
+class Noise(Augmentation):
+    """Additive Gaussian noise of standard deviation ``std`` (0..1 pixel units)."""
+
+    name = "noise"
+
+    def __init__(self, std: float = 0.03):
+        self.std = float(std)
+
+    def draw(self, shape, generator, device):
+        return {"noise": torch.randn(tuple(shape), generator=generator, device=device) * self.std}
+
+    def images(self, images, params):
+        return kernels.add_noise(images, params["noise"])
+
+
+class Erase(Augmentation):
+    """Random erasing (Zhong et al. 2017): with probability ``p`` a box of ``area`` share of the image and
+    aspect ratio in ``ratio`` is set to ``value``."""
+
+    name = "erase"
+
+    def __init__(self, p: float = 0.5, area=(0.02, 0.33), ratio=(0.3, 3.3), value: float = 0.0):
+        self.p, self.area, self.ratio, self.value = float(p), tuple(area), tuple(ratio), float(value)
+
+    def draw(self, shape, generator, device):
+        count, _, height, width = shape
+        applied = torch.rand(count, generator=generator, device=device) < self.p
+        area = _uniform(count, *self.area, generator, device) * height * width
+        ratio = torch.exp(_uniform(count, math.log(self.ratio[0]), math.log(self.ratio[1]), generator, device))
+        box_h = torch.sqrt(area * ratio).round().clamp(1, height).long()
+        box_w = torch.sqrt(area / ratio).round().clamp(1, width).long()
+        top = (torch.rand(count, generator=generator, device=device) * (height - box_h + 1)).long()
+        left = (torch.rand(count, generator=generator, device=device) * (width - box_w + 1)).long()
+        return {"boxes": torch.stack([top, left, box_h * applied, box_w], dim=1)}
+
+    def images(self, images, params):
+        return kernels.erase(images, params["boxes"], self.value)
+
+
+AUGMENTATIONS: dict[str, type[Augmentation]] = {
+    cls.name: cls for cls in (HorizontalFlip, VerticalFlip, Translate, Crop, Rotate, Scale, Elastic, Brightness,
+                              Contrast, Saturation, Lighting, Noise, Erase)
+}
+
+
+class Augmenter:
+    """A sequence of augmentations. ``augmenter(images, generator)`` draws and applies in one go (the
+    loaders' interface); :meth:`draw` and :meth:`apply` split the two, so one draw can move images,
+    masks (N x 1 x H x W) and keypoints (N x K x 2, (x, y), NaN when missing) together.
+
+    >>> augmenter = build_augment(["hflip"])
+    >>> draws = augmenter.draw((2, 1, 4, 4), torch.Generator().manual_seed(0))
+    >>> images, masks, points = augmenter.apply(torch.rand(2, 1, 4, 4), draws, torch.zeros(2, 1, 4, 4),
+    ...                                         torch.zeros(2, 3, 2))
     """
-    count, _, height, width = images.shape
-    margin = int(shifts.abs().max()) if len(shifts) else 0
-    if margin == 0:
-        return images
-    padded = F.pad(images, (margin, margin, margin, margin))
-    rows = torch.arange(height, device=images.device).view(1, height, 1) + margin - shifts[:, 0].view(count, 1, 1)
-    cols = torch.arange(width, device=images.device).view(1, 1, width) + margin - shifts[:, 1].view(count, 1, 1)
-    batch = torch.arange(count, device=images.device).view(count, 1, 1)
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+    def __init__(self, steps: list[Augmentation]):
+        self.steps = steps
+
+    def draw(self, shape, generator: torch.Generator, device=None) -> list[dict]:
+        device = device if device is not None else generator.device
+        return [step.draw(tuple(shape), generator, device) for step in self.steps]
+
+    def apply(self, images, draws, masks=None, keypoints=None, swap: list[int] | None = None):
+        """Apply ``draws`` to images (and masks and keypoints when given); returns ``(images, masks, keypoints)``."""
+        size = tuple(images.shape[-2:])
+        for step, params in zip(self.steps, draws):
+            images = step.images(images, params)
+            if masks is not None:
+                masks = step.masks(masks, params)
+            if keypoints is not None:
+                keypoints = step.keypoints(keypoints, params, size, swap)
+        return images, masks, keypoints
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Draw and apply to a batch; uint8 images (0..255) become floats in 0..1 after the leading exact
+        steps (flips, shifts, crops move 4x fewer bytes on uint8), with the same result as on floats."""
+        draws = self.draw(images.shape, generator, images.device)
+        for step, params in zip(self.steps, draws):
+            if images.dtype == torch.uint8 and not step.exact:
+                images = images.float().div_(255)
+            images = step.images(images, params)
+        return images.float().div_(255) if images.dtype == torch.uint8 else images
 
 
-def draw_shifts(count: int, max_shift: int, generator: torch.Generator, device) -> torch.Tensor:
-    return torch.randint(-max_shift, max_shift + 1, (count, 2), generator=generator, device=device)
+def _parse_entry(entry) -> tuple[str, dict]:
+    if isinstance(entry, str):
+        return entry, {}
+    if isinstance(entry, dict) and len(entry) == 1:
+        name, params = next(iter(entry.items()))
+        if params is None:
+            return name, {}
+        if isinstance(params, dict):
+            return name, dict(params)
+    raise ConfigError(f"data.augment: each entry must be a name or {{name: {{parameter: value}}}}, got {entry!r}; "
+                      "e.g. [hflip, {crop: {padding: 4}}]")
 
 
-def random_translate(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
-    return translate(images, draw_shifts(len(images), max_shift, generator, images.device))
-
-
-AUGMENTATIONS = {"translate": random_translate}
-
-
-def build_augment(names: list[str]):
-    """Compose the named augmentations into one ``fn(images, generator)``, or None for none."""
-    unknown = [name for name in names if name not in AUGMENTATIONS]
-    if unknown:
-        raise ConfigError(f"unknown augmentation '{unknown[0]}'{did_you_mean(unknown[0], AUGMENTATIONS)}; "
+def _build_step(name: str, params: dict, stats: dict | None) -> Augmentation:
+    if name not in AUGMENTATIONS:
+        raise ConfigError(f"unknown augmentation '{name}'{did_you_mean(name, AUGMENTATIONS)}; "
                           f"expected some of {sorted(AUGMENTATIONS)}")
-    if not names:
-        return None
-    steps = [AUGMENTATIONS[name] for name in names]
+    if name == "lighting" and stats and "rgb_eigenvalues" in stats:
+        params = {"eigenvalues": stats["rgb_eigenvalues"], "eigenvectors": stats["rgb_eigenvectors"]} | params
+    try:
+        return AUGMENTATIONS[name](**params)
+    except TypeError as error:
+        raise ConfigError(f"augmentation '{name}': bad parameters {params} ({error}); see docs/data.md") from None
 
-    def augment(images, generator):
-        for step in steps:
-            images = step(images, generator)
-        return images
 
-    return augment
+def build_augment(entries: list, stats: dict | None = None) -> Augmenter | None:
+    """The augmentations a recipe names (``[name, {name: {param: value}}, ...]``), or None for none.
+    ``stats`` is the run's fitted preprocessing (its RGB eigen-decomposition feeds ``lighting``)."""
+    steps = [_build_step(*_parse_entry(entry), stats) for entry in entries or []]
+    return Augmenter(steps) if steps else None

@@ -19,6 +19,7 @@ class ImageSet:
     images: torch.Tensor
     labels: torch.Tensor
     class_names: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unreadable files left out when the data was read
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:

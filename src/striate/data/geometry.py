@@ -39,3 +39,20 @@ def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return images
     resized = F.interpolate(images.float(), size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
     return resized.round().clamp(0, 255).to(torch.uint8) if images.dtype == torch.uint8 else resized
+
+
+def fit_image(image: torch.Tensor, size: int) -> torch.Tensor:
+    """A uint8 ``C x H x W`` image -> ``C x size x size``: the shorter side scaled to ``size``
+    (bilinear, antialiased), the centre cropped.
+
+    >>> fit_image(torch.zeros(3, 40, 80, dtype=torch.uint8), 32).shape
+    torch.Size([3, 32, 32])
+    """
+    height, width = image.shape[-2:]
+    if (height, width) == (size, size):
+        return image
+    scale = size / min(height, width)
+    new_height, new_width = max(size, round(height * scale)), max(size, round(width * scale))
+    scaled = resize(image.unsqueeze(0), (new_height, new_width))[0]
+    top, left = (new_height - size) // 2, (new_width - size) // 2
+    return scaled[:, top : top + size, left : left + size].contiguous()

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from striate.data.geometry import fit_to_size, resize
+from striate.data.geometry import fit_image, fit_to_size, resize
 from striate.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -55,7 +55,7 @@ def load_image(path: str | Path, channels: int) -> torch.Tensor:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB")
             array = np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: cannot decode this image ({error}); expected a PNG, JPEG, BMP or NPY file") from None
     return torch.from_numpy(array.copy()).unsqueeze(0) if array.ndim == 2 else torch.from_numpy(array.transpose(2, 0, 1).copy())
 
@@ -64,8 +64,11 @@ def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tens
     """uint8 ``C x H x W`` images of any size -> the normalised float batch the run's network expects:
     resized to the training data's native size, padded or resized to the input size, normalised."""
     native = tuple(preprocess["native_size"])
-    stacked = torch.stack([resize(image.unsqueeze(0), native)[0] for image in images])
+    if native[0] == native[1]:  # shorter side scaled, centre cropped: as image folders are read for training
+        stacked = torch.stack([fit_image(image, native[0]) for image in images])
+    else:
+        stacked = torch.stack([resize(image.unsqueeze(0), native)[0] for image in images])
     stacked = fit_to_size(stacked, preprocess["input_size"], preprocess["fit"]).float().div(255)
-    mean = torch.tensor(preprocess["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(preprocess["std"]).clamp_min(1e-8).view(1, -1, 1, 1)
-    return (stacked - mean) / std
+    from striate.data.preprocess import make_normalizer
+
+    return make_normalizer(preprocess)(stacked)

@@ -20,6 +20,16 @@ def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
     return values.mean(dim=1).tolist(), values.std(dim=1, correction=0).tolist()
 
 
+def augment_batch(images: torch.Tensor, augment: Augment | None, generator: torch.Generator) -> torch.Tensor:
+    """uint8 batch -> augmented float batch in 0..1 (an Augmenter takes the uint8 images itself)."""
+    from striate.data.augment import Augmenter
+
+    if isinstance(augment, Augmenter):
+        return augment(images, generator)
+    images = images.float().div_(255)
+    return augment(images, generator) if augment is not None else images
+
+
 class DeviceLoader:
     """Mini-batches of ``(float images, labels)`` from an :class:`ImageSet` on ``device``.
 
@@ -31,7 +41,8 @@ class DeviceLoader:
     """
 
     def __init__(self, data: ImageSet, batch_size: int, mean, std, shuffle: bool = False, seed: int = 0,
-                 device: str | torch.device = "cpu", augment: Augment | None = None, drop_last: bool = False):
+                 device: str | torch.device = "cpu", augment: Augment | None = None, drop_last: bool = False,
+                 normalize: Callable[[torch.Tensor], torch.Tensor] | None = None):
         self.data = data.to(device)
         self.batch_size = batch_size
         self.device = torch.device(device)
@@ -42,6 +53,7 @@ class DeviceLoader:
         self.augment = augment
         self.drop_last = drop_last
         self.epoch = 0
+        self.normalize_fn = normalize  # a fitted preprocessing (striate.data.preprocess); else mean/std
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -54,7 +66,12 @@ class DeviceLoader:
         return torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
 
     def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
-        return (images_uint8.float().div_(255) - self.mean) / self.std
+        return self._normalize_float(images_uint8.float().div_(255))
+
+    def _normalize_float(self, images: torch.Tensor) -> torch.Tensor:
+        if self.normalize_fn is not None:
+            return self.normalize_fn(images)
+        return (images - self.mean) / self.std
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         count = len(self.data)
@@ -63,7 +80,5 @@ class DeviceLoader:
         for batch in range(len(self)):
             start = batch * self.batch_size
             index = order[start : start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            images = self.data.images[index].float().div_(255)
-            if self.augment is not None:
-                images = self.augment(images, generator)
-            yield (images - self.mean) / self.std, self.data.labels[index]
+            images = augment_batch(self.data.images[index], self.augment, generator)
+            yield self._normalize_float(images), self.data.labels[index]

@@ -4,6 +4,7 @@ A source returns ``{"train": ImageSet, "test": ImageSet}`` or only ``{"train": .
 when the data has no official test split (then :func:`make_splits` carves one).
 """
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,8 +36,9 @@ def list_sources() -> list[str]:
     return sorted(_SOURCES)
 
 
-def load_source(name: str, path: str | None = None) -> dict[str, ImageSet]:
-    """Load the named source's splits.
+def load_source(name: str, path: str | None = None, **options) -> dict[str, ImageSet]:
+    """Load the named source's splits. ``options`` (e.g. ``input_size``, ``skip_bad``, ``max_per_class``)
+    reach the sources that take them and are ignored by the others.
 
     >>> splits = load_source("mnist5k")
     >>> len(splits["train"]), splits["train"].image_shape
@@ -44,7 +46,9 @@ def load_source(name: str, path: str | None = None) -> dict[str, ImageSet]:
     """
     if name not in _SOURCES:
         raise DataError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)}; expected one of {list_sources()}")
-    return _SOURCES[name](path=path)
+    builder = _SOURCES[name]
+    accepted = inspect.signature(builder).parameters
+    return builder(path=path, **{key: value for key, value in options.items() if key in accepted})
 
 
 def _from_arrays(images: np.ndarray, labels: np.ndarray, class_names: list[str]) -> ImageSet:
@@ -119,10 +123,16 @@ def idx_folder(path=None) -> dict[str, ImageSet]:
     return {"train": _from_arrays(train_images, train_labels, names), "test": _from_arrays(test_images, test_labels, names)}
 
 
-def make_splits(splits: dict[str, ImageSet], val_fraction: float, test_fraction: float, seed: int) -> dict[str, ImageSet]:
+def make_splits(splits: dict[str, ImageSet], val_fraction: float, test_fraction: float, seed: int,
+                folds: int = 0, fold: int = 0) -> dict[str, ImageSet]:
     """Return train/val/test: a stratified, seeded validation split from train, and a test split
-    carved from train too when the source has no official one."""
+    carved from train too when the source has no official one. With ``folds`` > 1 the validation
+    split is fold number ``fold`` of a stratified k-fold partition of the (non-test) training data."""
     train = splits["train"]
+    if folds > 1:
+        return _fold_splits(splits, test_fraction, seed, folds, fold)
+    if "val" in splits and "test" in splits:
+        return {"train": train, "val": splits["val"], "test": splits["test"]}
     if "test" in splits:
         train_index, val_index = stratified_split(train.labels, [val_fraction], seed)
         return {"train": train.subset(train_index), "val": train.subset(val_index), "test": splits["test"]}
@@ -130,14 +140,44 @@ def make_splits(splits: dict[str, ImageSet], val_fraction: float, test_fraction:
     return {"train": train.subset(train_index), "val": train.subset(val_index), "test": train.subset(test_index)}
 
 
+def _fold_splits(splits: dict[str, ImageSet], test_fraction: float, seed: int, folds: int, fold: int):
+    from striate.data.splits import kfold_split
+
+    train = splits["train"]
+    if "test" in splits:
+        pool, test = torch.arange(len(train)), splits["test"]
+    else:
+        pool, test_index = stratified_split(train.labels, [test_fraction], seed)
+        test = train.subset(test_index)
+    train_part, val_part = kfold_split(train.labels[pool], folds, fold, seed)
+    return {"train": train.subset(pool[train_part]), "val": train.subset(pool[val_part]), "test": test}
+
+
 def infer_source(path: str) -> str:
-    """The source that can read ``path``: a folder of MNIST IDX files -> 'idx'."""
-    folder = Path(path)
-    if not folder.exists():
-        raise DataError(f"data path not found: {folder}; give a folder of MNIST IDX files (e.g. ../shared/data/mnist)")
-    if folder.is_dir() and any(folder.glob("*-images[-.]idx3-ubyte*")):
+    """The source that can read ``path``: MNIST IDX files -> 'idx', CIFAR batches -> 'cifar', class
+    sub-folders of images -> 'folder', .npz or a folder of .npy -> 'npz', .csv -> 'csv'."""
+    from striate.data.cifar import find_cifar_folder
+    from striate.data.folder import is_image_folder
+
+    target = Path(path)
+    if not target.exists():
+        raise DataError(f"data path not found: {target}; give a data folder or file (e.g. ../shared/data/mnist)")
+    if target.is_file():
+        suffix = target.suffix.lower()
+        if suffix in (".npz", ".csv"):
+            return suffix[1:]
+    elif any(target.glob("*-images[-.]idx3-ubyte*")):
         return "idx"
+    elif find_cifar_folder(target) is not None:
+        return "cifar"
+    elif is_image_folder(target):
+        return "folder"
+    elif any(target.glob("*.npy")):
+        return "npz"
     raise DataError(
-        f"{folder}: cannot tell what data this is; expected a folder of MNIST IDX files "
-        "(train-images-idx3-ubyte.gz, ...), or set data.source explicitly"
+        f"{target}: cannot tell what data this is; expected a folder of MNIST IDX files, CIFAR batches, "
+        "one sub-folder of images per class, an .npz/.npy or .csv file; or set data.source explicitly"
     )
+
+
+from striate.data import file_sources  # noqa: E402,F401  (registers the file-based sources)

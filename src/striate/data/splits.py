@@ -34,3 +34,24 @@ def stratified_split(labels: torch.Tensor, fractions: list[float], seed: int = 0
         parts.append(order[start : start + size])
         start += size
     return [torch.sort(part).values for part in [order[start:], *parts]]
+
+
+def kfold_split(labels: torch.Tensor, folds: int, fold: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (train, validation) of fold ``fold`` of a stratified, seeded ``folds``-fold partition:
+    each class's members are shuffled and dealt round-robin to the folds.
+
+    >>> train, val = kfold_split(torch.tensor([0, 0, 0, 1, 1, 1]), folds=3, fold=0)
+    >>> len(train), len(val)
+    (4, 2)
+    """
+    if folds < 2 or not 0 <= fold < folds:
+        raise ConfigError(f"k-fold needs folds >= 2 and 0 <= fold < folds, got folds={folds}, fold={fold}")
+    generator = torch.Generator().manual_seed(seed)
+    assignment = torch.empty(len(labels), dtype=torch.long)
+    offset = 0
+    for label in torch.unique(labels.cpu()):
+        members = torch.nonzero(labels.cpu() == label).flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        assignment[members] = (torch.arange(len(members)) + offset) % folds
+        offset += len(members)  # continue the deal so that small classes spread over the folds
+    return torch.nonzero(assignment != fold).flatten(), torch.nonzero(assignment == fold).flatten()

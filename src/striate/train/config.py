@@ -24,14 +24,22 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "mnist5k"  # mnist5k | digits | idx (a folder of MNIST IDX files, given by path)
+    source: str = "mnist5k"  # mnist5k | digits | idx | folder | cifar | npz | csv | mnist | fashion-mnist | cifar10 | cifar100
     path: str | None = None  # folder for sources read from disk; '--data DIR' sets it
     input_size: int = 32  # images are brought to input_size x input_size
     fit: str = "pad"  # pad (zero-pad, centred) | resize (bilinear)
     val_fraction: float = 0.1  # share of the training data held out for validation
     test_fraction: float = 0.1  # share held out for testing when the source has no test split
     split_seed: int = 0  # seed of the stratified splits (kept fixed across runs)
-    augment: list = field(default_factory=list)  # augmentations by name, e.g. [translate]
+    augment: list = field(default_factory=list)  # augmentations by name, e.g. [translate, {crop: {padding: 4}}]
+    normalize: str = "channel"  # channel | mean_image | pca_white | zca_white | none (fitted on the training split)
+    whiten_epsilon: float = 0.1  # epsilon added to the eigenvalues for PCA/ZCA whitening (0..1 pixel units)
+    skip_bad: bool = False  # skip (and count) unreadable image files instead of stopping before training
+    max_per_class: int = 0  # read at most this many images per class from an image folder (0: all)
+    folds: int = 0  # k-fold cross-validation with this many folds (0: off); 'striate train --folds 5'
+    fold: int = 0  # which fold is the validation split (set by the cross-validation driver)
+    loader: str = "device"  # device (all images in memory on the device) | streaming (image folders, decoded by workers)
+    workers: int = 2  # decoding processes of the streaming loader
 
 
 @dataclass
@@ -53,6 +61,8 @@ class RunConfig:
     seed: int = 0  # seeds weights init and batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
+    monitor_every: int = 10  # with monitor on, measure one training step in this many
     report: bool = False  # write the HTML run report (report.html) at the end; '--report' sets it
 
 

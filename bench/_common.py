@@ -1,0 +1,38 @@
+"""Shared helpers of the data benchmarks: the CIFAR-10 JPEG folder (extracted once into a cache
+outside the repository) and writing the figures as JSON."""
+
+import json
+import os
+import platform
+import tarfile
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+TARBALL = Path(os.environ.get("STRIATE_SHARED_DATA", REPO.parent / "shared" / "data")) / "cifar10-jpeg" / "cifar10-jpeg.tar.gz"
+CACHE = Path(os.environ.get("STRIATE_BENCH_CACHE", Path.home() / ".cache" / "striate" / "bench"))
+
+
+def cifar10_jpeg_folder(cache: Path = CACHE) -> Path:
+    """The extracted CIFAR-10 JPEG folder (train/<class>/*.jpg, test/...), extracted on first use."""
+    target = cache / "cifar10-jpeg"
+    if (target / "train").is_dir():
+        return target
+    if not TARBALL.is_file():
+        raise SystemExit(f"needs {TARBALL} (set STRIATE_SHARED_DATA to the folder holding cifar10-jpeg/)")
+    staging = cache / ".cifar10-jpeg.partial"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(TARBALL) as tar:
+        tar.extractall(staging, filter="data")
+    staging.rename(target)
+    return target
+
+
+def write_figures(path: str | Path, figures: dict) -> None:
+    figures = {"machine": {"cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
+                           "torch": torch.__version__, "platform": platform.platform()}} | figures
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {path}")

@@ -1,0 +1,91 @@
+"""striate data download|info|preview"""
+
+from striate.errors import ConfigError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("data", help="download data sets, describe data, preview augmentation")
+    commands = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    download = commands.add_parser("download", help="download mnist, fashion-mnist, cifar10 or cifar100 "
+                                                    "(checksummed, resumable)")
+    download.add_argument("name", choices=["mnist", "fashion-mnist", "cifar10", "cifar100"])
+    download.add_argument("--dir", help="parent folder (default: $STRIATE_DATA_DIR or ~/.cache/striate/data)")
+    download.add_argument("--mirror", help="another URL base holding the same files ($STRIATE_DOWNLOAD_MIRROR)")
+    download.set_defaults(func=run_download)
+    info = commands.add_parser("info", help="count, classes and balance, shape, dtype, pixel mean/std, bad files")
+    info.add_argument("path", metavar="PATH", help="a data folder or file (IDX, CIFAR, image folder, .npz, .csv)")
+    info.add_argument("--source", help="the data source, when it cannot be inferred")
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
+    info.set_defaults(func=run_info)
+    preview = commands.add_parser("preview", help="write a PNG grid of a recipe's augmented training samples")
+    preview.add_argument("recipe", metavar="RECIPE", help="a YAML recipe (recipe keys can follow as --key value)")
+    preview.add_argument("--out", default="augment-preview.png", help="the PNG to write")
+    preview.add_argument("--samples", type=int, default=8, help="training images, one a row (default 8)")
+    preview.add_argument("--variants", type=int, default=7, help="augmented versions of each (default 7)")
+    preview.add_argument("--seed", type=int, default=0)
+    preview.set_defaults(func=run_preview)
+    parser.set_defaults(accepts_overrides=True)
+
+
+def _no_overrides(args) -> None:
+    if args.overrides:
+        raise ConfigError(f"unexpected arguments {' '.join(args.overrides)}; only 'data preview' takes recipe keys")
+
+
+def run_download(args) -> int:
+    from striate.data.download import download_dataset
+
+    _no_overrides(args)
+    folder = download_dataset(args.name, args.dir, args.mirror)
+    print(f"{args.name} ready in {folder} (use it with --data.source {args.name} --data.path {folder})")
+    return 0
+
+
+def run_info(args) -> int:
+    from striate.cli.common import print_json, print_table
+    from striate.data.info import describe
+
+    _no_overrides(args)
+    found = describe(args.path, args.source)
+    if args.json:
+        print_json(found)
+        return 0
+    print(f"{found['path']}: source {found['source']}")
+    for name, split in found["splits"].items():
+        figures = ", ".join(f"{m:.4f}/{s:.4f}" for m, s in zip(split["mean"], split["std"]))
+        shape = "x".join("any" if d is None else str(d) for d in split["shape"])
+        print(f"\n{name}: {split['count']} images, shape {shape}, {split['dtype']}, pixel mean/std {figures}")
+        if split.get("native_sizes"):
+            print("sizes: " + ", ".join(f"{size} ({count})" for size, count in list(split["native_sizes"].items())[:8]))
+        if "classes" in split:
+            print(f"{split['num_classes']} classes, balance {split['balance']:.3f} (smallest/largest)")
+            print_table(["class", "images"], [[c, n] for c, n in split["classes"].items()])
+        if "missing_targets" in split:
+            print(f"{split['targets']} targets, {split['complete_rows']} rows complete; missing per target:")
+            print_table(["target", "missing"], [[t, n] for t, n in split["missing_targets"].items()])
+        for bad in split.get("unreadable", []):
+            print(f"unreadable: {bad}")
+    return 0
+
+
+def run_preview(args) -> int:
+    import torch
+
+    from striate.cli.common import resolve_config
+    from striate.data import fit_to_size, load_source
+    from striate.data.augment import build_augment
+    from striate.data.preprocess import fit_preprocess
+    from striate.data.preview import augmented_rows, grid_png
+    from striate.pipeline import source_options
+    from striate.train.checkpoint import atomic_write_bytes
+
+    config, _ = resolve_config(args.recipe, args.overrides)
+    train = load_source(config.data.source, config.data.path, **source_options(config))["train"]
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(args.seed))[: max(1, args.samples)]
+    images = fit_to_size(train.images[pick], config.data.input_size, config.data.fit)
+    stats = fit_preprocess(images, "channel")
+    rows = augmented_rows(images, build_augment(config.data.augment, stats), max(0, args.variants), args.seed)
+    atomic_write_bytes(args.out, grid_png(rows, scale=max(1, 64 // config.data.input_size)))
+    print(f"wrote {args.out}: {len(rows)} images, the original then {args.variants} augmented versions each "
+          f"({', '.join(map(str, config.data.augment)) or 'no augmentation'})")
+    return 0

@@ -1,0 +1,149 @@
+"""Input preprocessing fitted on the training split only, stored with the run, and applied the same
+way in training, evaluation and prediction.
+
+Methods (``data.normalize``):
+
+- ``channel``: per-channel mean and standard deviation (the default);
+- ``mean_image``: subtract the mean training image (Krizhevsky et al. 2012);
+- ``pca_white`` / ``zca_white``: whitening of the flattened image, ``W (x - mean)`` with
+  ``W = diag(1 / sqrt(lambda + epsilon)) U^T`` (PCA) or ``U diag(...) U^T`` (ZCA, which stays
+  image-like; Krizhevsky 2009, "Learning multiple layers of features from tiny images", app. A);
+- ``none``: pixels in 0..1 only.
+
+For RGB data the eigen-decomposition of the 3 x 3 covariance of training pixels is recorded too,
+for AlexNet's lighting noise (the ``lighting`` augmentation).
+
+Small figures stay in the JSON ``preprocess`` dict of model.json; arrays (the mean image, the
+whitening matrix) go to ``preprocess.safetensors`` in the run directory, never a pickle.
+
+>>> state = fit_preprocess(torch.randint(0, 256, (50, 1, 4, 4), dtype=torch.uint8), "zca_white", 0.01)
+>>> sorted(state["arrays"])
+['mean_image', 'whitening']
+"""
+
+from pathlib import Path
+
+import torch
+
+from striate.errors import ConfigError, RunError
+
+NORMALIZE_METHODS = ("channel", "mean_image", "pca_white", "zca_white", "none")
+ARRAYS_FILE = "preprocess.safetensors"
+_CHUNK = 4096
+
+
+def _float01(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div(255) if images.dtype == torch.uint8 else images.float()
+
+
+def channel_moments(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and (population) standard deviation in 0..1 units, accumulated in chunks."""
+    channels = images.shape[1]
+    total = torch.zeros(channels, dtype=torch.float64)
+    squares = torch.zeros(channels, dtype=torch.float64)
+    for start in range(0, len(images), _CHUNK):
+        chunk = _float01(images[start : start + _CHUNK].cpu()).double().transpose(0, 1).reshape(channels, -1)
+        total += chunk.sum(1)
+        squares += (chunk**2).sum(1)
+    count = max(1, images[:, :1].numel())
+    mean = total / count
+    return mean.tolist(), (squares / count - mean**2).clamp_min(0).sqrt().tolist()
+
+
+def flat_moments(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and covariance (float64) of the flattened images in 0..1 units."""
+    flat_size = images[0].numel()
+    total = torch.zeros(flat_size, dtype=torch.float64)
+    outer = torch.zeros(flat_size, flat_size, dtype=torch.float64)
+    for start in range(0, len(images), _CHUNK):
+        chunk = _float01(images[start : start + _CHUNK].cpu()).double().reshape(-1, flat_size)
+        total += chunk.sum(0)
+        outer += chunk.T @ chunk
+    count = max(1, len(images))
+    mean = total / count
+    return mean, outer / count - torch.outer(mean, mean)
+
+
+def rgb_eigen(images: torch.Tensor) -> tuple[list[float], list[list[float]]]:
+    """Eigenvalues (descending) and eigenvectors (columns) of the RGB pixel covariance, for AlexNet's
+    lighting noise."""
+    pixels = images.permute(0, 2, 3, 1).reshape(-1, 1, 3)  # every pixel an 'image' of 3 values
+    _, covariance = flat_moments(pixels)
+    values, vectors = torch.linalg.eigh(covariance)
+    return values.flip(0).clamp_min(0).tolist(), vectors.flip(1).tolist()
+
+
+def whitening_matrix(covariance: torch.Tensor, epsilon: float, zca: bool) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(covariance)
+    values, vectors = values.flip(0).clamp_min(0), vectors.flip(1)  # largest component first
+    projection = vectors.T / torch.sqrt(values + epsilon).view(-1, 1)  # rows: scaled components
+    return (vectors @ projection) if zca else projection
+
+
+def fit_preprocess(images: torch.Tensor, method: str = "channel", epsilon: float = 0.1) -> dict:
+    """Fit the preprocessing on uint8 training images ``N x C x H x W``; returns the state (JSON figures
+    plus ``arrays``, a dict of tensors)."""
+    if method not in NORMALIZE_METHODS:
+        raise ConfigError(f"unknown data.normalize '{method}'; expected one of {NORMALIZE_METHODS}")
+    if method in ("pca_white", "zca_white") and epsilon <= 0:
+        raise ConfigError(f"data.whiten_epsilon must be positive for whitening, got {epsilon}")
+    mean, std = channel_moments(images)
+    state = {"normalize": method, "mean": mean, "std": std, "arrays": {}}
+    if images.shape[1] == 3:
+        state["rgb_eigenvalues"], state["rgb_eigenvectors"] = rgb_eigen(images)
+    if method == "mean_image":
+        state["arrays"]["mean_image"] = _float01(images).mean(0)
+    elif method in ("pca_white", "zca_white"):
+        flat_mean, covariance = flat_moments(images)
+        state["whiten_epsilon"] = epsilon
+        state["arrays"]["mean_image"] = flat_mean.float().view(images.shape[1:])
+        state["arrays"]["whitening"] = whitening_matrix(covariance, epsilon, method == "zca_white").float()
+    return state
+
+
+def make_normalizer(state: dict, device="cpu"):
+    """``fn(float images in 0..1, N x C x H x W) -> network input`` for a fitted state."""
+    method = state.get("normalize", "channel")
+    arrays = {name: tensor.to(device) for name, tensor in state.get("arrays", {}).items()}
+    if method in ("pca_white", "zca_white", "mean_image") and "mean_image" not in arrays:
+        raise RunError(f"the preprocessing '{method}' needs its arrays ({ARRAYS_FILE}), which are missing; "
+                       "load the run with striate.runs.load_run_model")
+    if method == "channel":
+        mean = torch.tensor(state["mean"], device=device).view(1, -1, 1, 1)
+        std = torch.tensor(state["std"], device=device).clamp_min(1e-8).view(1, -1, 1, 1)
+        return lambda images: (images - mean) / std
+    if method == "mean_image":
+        return lambda images: images - arrays["mean_image"]
+    if method in ("pca_white", "zca_white"):
+        mean_flat, whitening = arrays["mean_image"].flatten(), arrays["whitening"]
+        return lambda images: ((images.flatten(1) - mean_flat) @ whitening.T).view(images.shape)
+    return lambda images: images
+
+
+def split_arrays(state: dict) -> tuple[dict, bytes | None]:
+    """The JSON-ready figures (arrays replaced by the name of their file) and the safetensors bytes of
+    the arrays (None when there are none); the caller writes them to ``run_dir/preprocess.safetensors``."""
+    from safetensors.torch import save
+
+    figures = {key: value for key, value in state.items() if key != "arrays"}
+    arrays = state.get("arrays") or {}
+    if not arrays:
+        return figures, None
+    figures["arrays_file"] = ARRAYS_FILE
+    return figures, save({name: tensor.detach().cpu().contiguous() for name, tensor in arrays.items()})
+
+
+def load_arrays(run_dir: str | Path, figures: dict) -> dict:
+    """The inverse of :func:`split_arrays`: the state with its arrays read back (no code executed)."""
+    if "arrays_file" not in figures:
+        return dict(figures)
+    from safetensors.torch import load
+
+    path = Path(run_dir) / figures["arrays_file"]
+    if not path.is_file():
+        raise RunError(f"{path} is missing: the run's preprocessing arrays are needed to prepare its inputs")
+    try:
+        arrays = load(path.read_bytes())
+    except Exception as error:  # safetensors raises its own error type on a corrupt header
+        raise RunError(f"{path}: not a readable safetensors file ({error}); the run directory is damaged") from None
+    return dict(figures) | {"arrays": arrays}
