@@ -10,12 +10,9 @@ import pytest
 # folder's helper modules (visualize_helpers, cdp_browser) importable by its test files
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from visualize_helpers import TinyCNN  # noqa: E402
+from visualize_helpers import MODEL_NAME, TinyCNN, tiny_cnn_config  # noqa: E402
 
-from striate.models import list_models, register_model
-from striate.train.config import Config
-
-MODEL_NAME = "test_tiny_cnn"
+from striate.models import list_models, register_model  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,16 +25,6 @@ def tiny_cnn_registered():
         register_model(MODEL_NAME)(lambda num_classes=10, in_channels=1, input_size=8: TinyCNN(num_classes, in_channels, input_size))
     yield MODEL_NAME
     registry._BUILDERS.pop(MODEL_NAME, None)
-
-
-def tiny_cnn_config(out_dir: Path, name: str = "tiny-cnn") -> Config:
-    """TinyCNN on the 8x8 digits, 2 epochs, no progress display."""
-    config = Config()
-    config.model.name, config.model.args = MODEL_NAME, {}
-    config.data.source, config.data.input_size = "digits", 8
-    config.optim.epochs, config.optim.lr, config.optim.batch_size = 2, 0.1, 64
-    config.run.out_dir, config.run.name, config.run.progress = str(out_dir), name, "off"
-    return config
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from visualize_helpers import decode_png
+from visualize_helpers import decode_png, tiny_cnn_config
 
 from striate.cli.main import main
 from striate.visualize.report import write_report
@@ -100,3 +100,19 @@ def test_report_of_a_model_without_convolutions_says_so(tiny_run, tmp_path):
     assert parser.sections == SECTION_IDS
     assert "no convolution layer, so there are no filters to show" in text
     assert "No convolution layer whose receptive field is smaller than the image" in text
+
+
+@pytest.mark.slow
+def test_report_of_a_monitored_run_draws_monitors_and_gives_a_verdict(tmp_path, tiny_cnn_registered):
+    from striate.pipeline import train_from_config
+
+    config = tiny_cnn_config(tmp_path, name="monitored")
+    config.run.monitor, config.run.monitor_every = True, 5
+    run_dir = train_from_config(config)["run_dir"]
+    text = write_report(run_dir).read_text()
+    parser = PageParser()
+    parser.feed(text)
+    assert parser.sections == SECTION_IDS
+    assert "Layer monitors not recorded" not in text and 'alt="layer monitors"' in text
+    assert '<p class="verdict">Verdict: ' in text and "figure behind the verdict" in text
+    assert len(parser.images) == 9

@@ -1,10 +1,14 @@
-"""Helpers for the picture tests: a tiny convolutional network and a PNG decoder."""
+"""Helpers for the picture tests: a tiny convolutional network, its training config, a PNG decoder."""
 
 import io
+from pathlib import Path
 
 from torch import nn
 
 from striate.models import Classifier
+from striate.train.config import Config
+
+MODEL_NAME = "test_tiny_cnn"  # registered by the tiny_cnn_registered fixture (conftest.py)
 
 
 class TinyCNN(Classifier):
@@ -36,3 +40,13 @@ def decode_png(data_or_path) -> tuple[int, int]:
         assert image.format == "PNG"
         image.load()
         return image.size
+
+
+def tiny_cnn_config(out_dir: Path, name: str = "tiny-cnn") -> Config:
+    """TinyCNN on the 8x8 digits, 2 epochs, no progress display."""
+    config = Config()
+    config.model.name, config.model.args = MODEL_NAME, {}
+    config.data.source, config.data.input_size = "digits", 8
+    config.optim.epochs, config.optim.lr, config.optim.batch_size = 2, 0.1, 64
+    config.run.out_dir, config.run.name, config.run.progress = str(out_dir), name, "off"
+    return config

@@ -51,6 +51,8 @@ def monitor_series(history: list[dict]) -> dict[str, dict[str, list[tuple[int, f
 
 def plot_monitors(table: dict, path: str | Path) -> Path:
     """One panel per statistic, one line per layer, against the epoch."""
+    from matplotlib.ticker import MaxNLocator
+
     stats = sorted(table)
     columns = min(3, len(stats))
     rows = math.ceil(len(stats) / columns)
@@ -63,6 +65,7 @@ def plot_monitors(table: dict, path: str | Path) -> Path:
             axis.set_yscale("log")
         axis.set_title(stat.replace("_", " "), fontsize=10)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=6)
     for axis in axes.flat[len(stats):]:
