@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from visualize_helpers import decode_png, tiny_cnn_config
+from visualize_helpers import decode_png, tiny_cnn_config, tiny_cnn_in_registry
 
 from striate.cli.main import main
 from striate.visualize.report import write_report
@@ -36,7 +36,8 @@ class PageParser(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(tiny_cnn_run):
-    path = write_report(tiny_cnn_run)
+    with tiny_cnn_in_registry():
+        path = write_report(tiny_cnn_run)
     parser = PageParser()
     parser.feed(path.read_text())
     return path, parser

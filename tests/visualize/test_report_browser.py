@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 from cdp_browser import Browser, find_chromium
-from visualize_helpers import decode_png
+from visualize_helpers import decode_png, tiny_cnn_in_registry
 
 from striate.visualize.report import write_report
 
@@ -27,7 +27,8 @@ SECTION_TITLES = {"overview": "Overview", "config": "Configuration", "summary": 
 @pytest.fixture(scope="module")
 def opened(tiny_cnn_run, tmp_path_factory):
     pytest.importorskip("websocket", reason="needs the websocket-client package (pip install websocket-client)")
-    path = write_report(tiny_cnn_run, tmp_path_factory.mktemp("report") / "report.html")
+    with tiny_cnn_in_registry():
+        path = write_report(tiny_cnn_run, tmp_path_factory.mktemp("report") / "report.html")
     browser = Browser()
     try:
         browser.open(path)

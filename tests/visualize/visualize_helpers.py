@@ -1,11 +1,12 @@
 """Helpers for the picture tests: a tiny convolutional network, its training config, a PNG decoder."""
 
+import contextlib
 import io
 from pathlib import Path
 
 from torch import nn
 
-from striate.models import Classifier
+from striate.models import Classifier, list_models, register_model
 from striate.train.config import Config
 
 MODEL_NAME = "test_tiny_cnn"  # registered by the tiny_cnn_registered fixture (conftest.py)
@@ -50,3 +51,19 @@ def tiny_cnn_config(out_dir: Path, name: str = "tiny-cnn") -> Config:
     config.optim.epochs, config.optim.lr, config.optim.batch_size = 2, 0.1, 64
     config.run.out_dir, config.run.name, config.run.progress = str(out_dir), name, "off"
     return config
+
+
+@contextlib.contextmanager
+def tiny_cnn_in_registry():
+    """TinyCNN registered as 'test_tiny_cnn' inside the block only, so that no other test (one
+    counting or iterating over the zoo, say) ever sees it."""
+    from striate.models import registry
+
+    added = MODEL_NAME not in list_models()
+    if added:
+        register_model(MODEL_NAME)(lambda num_classes=10, in_channels=1, input_size=8: TinyCNN(num_classes, in_channels, input_size))
+    try:
+        yield MODEL_NAME
+    finally:
+        if added:
+            registry._BUILDERS.pop(MODEL_NAME, None)
