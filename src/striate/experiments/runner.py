@@ -28,7 +28,7 @@ from striate.train.config import Config, config_to_dict
 
 FAILED_FILE = "failed.json"
 # keys that do not change what is trained: left out of the run's identity
-NOT_IDENTITY = {"run": ("name", "out_dir", "progress", "checkpoint_every", "tensorboard")}
+NOT_IDENTITY = {"run": ("name", "out_dir", "progress", "checkpoint_every", "tensorboard", "report")}
 
 
 @dataclass(frozen=True)

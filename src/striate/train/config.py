@@ -91,6 +91,7 @@ class RunConfig:
     monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
     monitor_every: int = 10  # with monitor on, measure one training step in this many
     eval_train: bool = False  # also evaluate the best weights on the training split (eval mode, no augmentation)
+    report: bool = False  # write the HTML run report (report.html) at the end; '--report' sets it
 
 
 @dataclass
