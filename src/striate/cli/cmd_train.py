@@ -1,5 +1,7 @@
 """striate train [RECIPE.yaml] [--key value ...] | striate train --resume RUN"""
 
+from pathlib import Path
+
 from striate.cli.common import resolve_config, split_recipe
 
 
@@ -22,6 +24,10 @@ def run(args) -> int:
         if args.overrides:
             raise ConfigError(f"--resume continues a run as it was configured; drop {' '.join(args.overrides)}")
         result = resume_run(args.resume)
+        from striate.runs import RunPaths
+        from striate.train.config import load_recipe
+
+        config = load_recipe(RunPaths(Path(args.resume)).config)  # the run's own settings (run.report)
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
