@@ -27,6 +27,8 @@ def run(args) -> int:
                   f"over {report['folds']} folds")
         print(f"cross-validation report saved to {report['report_file']}")
         return 0
+    if config.data.task != "classification":  # keypoints, segmentation, autoencoder
+        return _run_task(config, recipe_name)
     result = train_from_config(config, recipe_name)
     summary = result["summary"]
     print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "
@@ -35,4 +37,15 @@ def run(args) -> int:
     from striate.diagnose.advice import advise_history, format_advice
 
     print(format_advice(advise_history(result["history"])))
+    return 0
+
+
+def _run_task(config, recipe_name: str) -> int:
+    from striate.tasks.pipeline import format_task_figures, train_task_from_config
+
+    result = train_task_from_config(config, recipe_name)
+    summary = result["summary"]
+    print(f"test {format_task_figures(result['test'])} on {result['test']['count']} images "
+          f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
+    print(f"run saved to {result['run_dir']} (predictions in {summary['picture']})")
     return 0

@@ -4,6 +4,8 @@
              conv 3x3/2  -> 2w x S/4             upconv 4x4/2 -> w x S/2
              conv 3x3/2  -> code x S/8           upconv 4x4/2 -> C x S, sigmoid (pixels in 0..1)
 
+Batch normalisation and ReLU follow every layer but the last (plain SGD then trains it in a few epochs).
+
 It keeps the Classifier interface, so the transfer tools use its encoder as a feature extractor:
 ``forward_features`` is the encoder (the code map, ``num_features`` channels), ``forward_head`` the
 decoder, and ``reset_classifier(k)`` swaps the decoder for a pooled linear classifier on the code.
@@ -24,6 +26,7 @@ class ConvAutoencoder(Classifier):
         channels = in_channels
         for index, out in enumerate(widths, start=1):
             self.features.add_module(f"conv{index}", nn.Conv2d(channels, out, kernel_size=3, stride=2, padding=1))
+            self.features.add_module(f"bn{index}", nn.BatchNorm2d(out))
             self.features.add_module(f"relu{index}", nn.ReLU(inplace=True))
             channels = out
         self.num_features = code_channels
@@ -31,6 +34,7 @@ class ConvAutoencoder(Classifier):
         self.head = nn.Sequential()
         for index, out in enumerate((2 * width, width), start=1):
             self.head.add_module(f"upconv{index}", nn.ConvTranspose2d(channels, out, kernel_size=4, stride=2, padding=1))
+            self.head.add_module(f"bn{index}", nn.BatchNorm2d(out))
             self.head.add_module(f"relu{index}", nn.ReLU(inplace=True))
             channels = out
         self.head.add_module("upconv3", nn.ConvTranspose2d(channels, in_channels, kernel_size=4, stride=2, padding=1))
