@@ -18,6 +18,8 @@ def run(args) -> int:
 
     recipe, overrides = split_recipe(args.overrides)
     config, recipe_name = resolve_config(recipe, overrides)
+    if config.data.task != "classification":  # keypoints, segmentation, autoencoder
+        return _run_task(config, recipe_name)
     if config.data.folds > 1:  # k-fold cross-validation: --folds K
         from striate.crossval import cross_validate
 
@@ -27,8 +29,6 @@ def run(args) -> int:
                   f"over {report['folds']} folds")
         print(f"cross-validation report saved to {report['report_file']}")
         return 0
-    if config.data.task != "classification":  # keypoints, segmentation, autoencoder
-        return _run_task(config, recipe_name)
     result = train_from_config(config, recipe_name)
     summary = result["summary"]
     print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "

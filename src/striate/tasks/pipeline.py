@@ -92,6 +92,9 @@ def task_loader(part: TargetSet, task: Task, preprocess: dict, config: Config, d
 def train_task_from_config(config: Config, recipe_name: str = "run", stream=None) -> dict:
     """Train a keypoint, segmentation or autoencoder model as ``config`` says; returns the run and figures."""
     check_task_name(config.data.task)
+    if config.data.folds > 1 or config.data.loader != "device":
+        raise ConfigError(f"data.task {config.data.task} trains with data.folds 0 and data.loader device only; "
+                          "drop --folds / --data.loader streaming")
     device = resolve_device(config.run.device)
     seed_everything(config.run.seed)
     prepared = prepare_task_data(config)
