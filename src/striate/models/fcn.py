@@ -43,10 +43,12 @@ def upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     return layer
 
 
-def vgg_stage(in_channels: int, width: int, count: int) -> nn.Sequential:
+def vgg_stage(in_channels: int, width: int, count: int, batch_norm: bool = False) -> nn.Sequential:
     stage = nn.Sequential()
     for index in range(1, count + 1):
         stage.add_module(f"conv{index}", nn.Conv2d(in_channels, width, kernel_size=3, padding=1))
+        if batch_norm:  # not in the paper; lets plain SGD train the small backbone from scratch in a few epochs
+            stage.add_module(f"bn{index}", nn.BatchNorm2d(width))
         stage.add_module(f"relu{index}", nn.ReLU(inplace=True))
         in_channels = width
     stage.add_module("pool", nn.MaxPool2d(kernel_size=2, stride=2))
@@ -56,7 +58,8 @@ def vgg_stage(in_channels: int, width: int, count: int) -> nn.Sequential:
 class FCN(nn.Module):
     """FCN-32s, -16s or -8s (``stride`` 32, 16 or 8: the coarsest step of the final upsampling)."""
 
-    def __init__(self, num_classes=21, in_channels=3, stride=8, widths=WIDTHS, fc_width=256, dropout_rate=0.5):
+    def __init__(self, num_classes=21, in_channels=3, stride=8, widths=WIDTHS, fc_width=256, dropout_rate=0.5,
+                 batch_norm=False):
         super().__init__()
         if stride not in (8, 16, 32):
             from striate.errors import ModelError
@@ -65,7 +68,7 @@ class FCN(nn.Module):
         self.num_classes, self.stride = num_classes, stride
         self.features = nn.Sequential()
         for stage, (count, width) in enumerate(zip(STAGES, widths), start=1):
-            self.features.add_module(f"stage{stage}", vgg_stage(in_channels, width, count))
+            self.features.add_module(f"stage{stage}", vgg_stage(in_channels, width, count, batch_norm))
             in_channels = width
         self.classifier = nn.Sequential(  # fc6 and fc7 as convolutions
             nn.Conv2d(in_channels, fc_width, kernel_size=3, padding=1), nn.ReLU(inplace=True), nn.Dropout2d(dropout_rate),
@@ -101,18 +104,18 @@ class FCN(nn.Module):
 
 
 @register_model(task="segmentation")
-def fcn32s(num_classes=21, in_channels=3, input_size=64, fc_width=256, dropout_rate=0.5):
+def fcn32s(num_classes=21, in_channels=3, input_size=64, fc_width=256, dropout_rate=0.5, batch_norm=False):
     """FCN-32s: VGG-style backbone, fc layers as convolutions, one x32 up-convolution."""
-    return FCN(num_classes, in_channels, 32, WIDTHS, fc_width, dropout_rate)
+    return FCN(num_classes, in_channels, 32, WIDTHS, fc_width, dropout_rate, batch_norm)
 
 
 @register_model(task="segmentation")
-def fcn16s(num_classes=21, in_channels=3, input_size=64, fc_width=256, dropout_rate=0.5):
+def fcn16s(num_classes=21, in_channels=3, input_size=64, fc_width=256, dropout_rate=0.5, batch_norm=False):
     """FCN-16s: FCN-32s plus a skip link from pool4, then a x16 up-convolution."""
-    return FCN(num_classes, in_channels, 16, WIDTHS, fc_width, dropout_rate)
+    return FCN(num_classes, in_channels, 16, WIDTHS, fc_width, dropout_rate, batch_norm)
 
 
 @register_model(task="segmentation")
-def fcn8s(num_classes=21, in_channels=3, input_size=64, fc_width=256, dropout_rate=0.5):
+def fcn8s(num_classes=21, in_channels=3, input_size=64, fc_width=256, dropout_rate=0.5, batch_norm=False):
     """FCN-8s: FCN-16s plus a skip link from pool3, then a x8 up-convolution."""
-    return FCN(num_classes, in_channels, 8, WIDTHS, fc_width, dropout_rate)
+    return FCN(num_classes, in_channels, 8, WIDTHS, fc_width, dropout_rate, batch_norm)

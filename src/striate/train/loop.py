@@ -107,7 +107,7 @@ def train_epoch(model, optimizer, batches: Batches, schedule=None, on_step: Call
                      **({"accuracy": correct / count} if meter is None else {})})
     seconds = time.perf_counter() - started
     quality = {"accuracy": correct / max(count, 1)} if meter is None else task_figures(meter.result())
-    return {"loss": total_loss / max(count, 1), **quality, "steps": step,
+    return {"loss": total_loss / max(count, 1), **quality, "quality": quality, "steps": step,
             "seconds": seconds, "images_per_second": count / max(seconds, 1e-9)}
 
 
@@ -132,17 +132,14 @@ def fit(model, optimizer, train_loader, val_loader=None, epochs: int = 1, schedu
         lr = optimizer.param_groups[0]["lr"]
         train = train_epoch(model, optimizer, train_loader, schedule, on_step, first_step=step, task=task)
         step = train["steps"]
-        quality = task_figures(train) if task is not None else {"accuracy": train["accuracy"]}
         figures = {"epoch": epoch, "step": step, "lr": lr, "train_loss": train["loss"],
-                   **{f"train_{name}": value for name, value in quality.items() if name not in ("seconds",
-                                                                                           "images_per_second")},
+                   **{f"train_{name}": value for name, value in train["quality"].items()},
                    "seconds": train["seconds"], "images_per_second": train["images_per_second"]}
-        if val_loader is not None and task is not None:
-            val = evaluate(model, val_loader, 0, task=task)
-            figures.update(val_loss=val["loss"], **{f"val_{name}": value for name, value in task_figures(val).items()})
-        elif val_loader is not None:
-            val = evaluate(model, val_loader, num_classes or _infer_classes(model))
-            figures.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+        if val_loader is not None:
+            val = evaluate(model, val_loader, num_classes if task is not None else num_classes or _infer_classes(model),
+                           task=task)
+            quality = task_figures(val) if task is not None else {"accuracy": val["accuracy"]}
+            figures.update(val_loss=val["loss"], **{f"val_{name}": value for name, value in quality.items()})
         history.append(figures)
         if on_epoch is not None:
             on_epoch(figures)
