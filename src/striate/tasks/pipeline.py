@@ -62,8 +62,8 @@ def prepare_task_data(config: Config) -> TaskData:
     return TaskData(AutoencoderTask(), splits, 0, raw["train"].class_names)
 
 
-def build_task_model(config: Config, prepared: TaskData, preprocess: dict):
-    """The model for the task, checked to be of the kind the task trains."""
+def check_task_model(config: Config) -> None:
+    """Refuse a model whose output does not fit the task (before any data is read)."""
     name = config.model.name
     wanted = MODEL_KIND[config.data.task]
     if not is_spec_path(name) and model_task(name) != wanted:
@@ -71,9 +71,13 @@ def build_task_model(config: Config, prepared: TaskData, preprocess: dict):
 
         raise ConfigError(f"model '{name}' does not fit data.task {config.data.task}; use one of "
                           f"{', '.join(list_models(wanted))}")
+
+
+def build_task_model(config: Config, prepared: TaskData, preprocess: dict):
+    """The model for the task, with the shapes the data gives."""
     args = {"num_classes": prepared.outputs, "in_channels": preprocess["channels"],
             "input_size": preprocess["input_size"], **config.model.args}
-    return create_model(name, **args), args
+    return create_model(config.model.name, **args), args
 
 
 def _preprocess(config: Config, train: TargetSet) -> dict:
@@ -95,6 +99,7 @@ def train_task_from_config(config: Config, recipe_name: str = "run", stream=None
     if config.data.folds > 1 or config.data.loader != "device":
         raise ConfigError(f"data.task {config.data.task} trains with data.folds 0 and data.loader device only; "
                           "drop --folds / --data.loader streaming")
+    check_task_model(config)
     device = resolve_device(config.run.device)
     seed_everything(config.run.seed)
     prepared = prepare_task_data(config)
