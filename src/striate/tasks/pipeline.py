@@ -26,9 +26,10 @@ from striate.tasks.loader import TaskLoader
 from striate.tasks.task import AutoencoderTask, KeypointTask, SegmentationTask, Task, check_task_name
 from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights, save_weights
 from striate.train.config import Config, config_to_dict
-from striate.train.loop import evaluate, fit
-from striate.train.optim import build_optimizer, build_schedule
+from striate.train.loop import StepOptions, evaluate, fit
+from striate.train.optim import build_optimizer
 from striate.train.progress import make_progress
+from striate.train.schedules import build_schedule
 
 # the kind of registered model each task trains (keypoint regressors have a classifier's interface)
 MODEL_KIND = {"keypoints": "classification", "segmentation": "segmentation", "autoencoder": "autoencoder"}
@@ -110,10 +111,10 @@ def train_task_from_config(config: Config, recipe_name: str = "run", stream=None
     model, model_args = build_task_model(config, prepared, preprocess)
     model = model.to(device)
     optim = config.optim
-    optimizer = build_optimizer(model, optim.optimizer, optim.lr, optim.momentum, optim.nesterov, optim.weight_decay)
+    optimizer = build_optimizer(model, optim)
     train_loader = task_loader(splits["train"], task, preprocess, config, device, train=True)
     val_loader = task_loader(splits["val"], task, preprocess, config, device, train=False)
-    schedule = build_schedule(optimizer, optim.schedule, optim.epochs * len(train_loader))
+    schedule = build_schedule(optimizer, optim, len(train_loader))
     progress = make_progress(config.run.progress, optim.epochs, len(train_loader), stream)
 
     paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
@@ -138,7 +139,7 @@ def train_task_from_config(config: Config, recipe_name: str = "run", stream=None
 
     try:
         history = fit(model, optimizer, train_loader, val_loader, optim.epochs, schedule, on_step=progress.on_step,
-                      on_epoch=on_epoch, task=task)
+                      on_epoch=on_epoch, options=StepOptions(task=task))
     finally:
         progress.close()
     return _finish(paths, model, prepared, preprocess, config, device, history, best)
@@ -151,7 +152,7 @@ def _finish(paths, model, prepared: TaskData, preprocess, config, device, histor
     task = prepared.task
     model.load_state_dict(load_weights(paths.weights("best")))
     test_loader = task_loader(prepared.splits["test"], task, preprocess, config, device, train=False)
-    test = evaluate(model, test_loader, 0, task=task)
+    test = evaluate(model, test_loader, 0, options=StepOptions(task=task))
     picture = draw_task_picture(model, task, test_loader, paths.root / "predictions.png")
     summary = {"run": str(paths.root), "task": task.name, "metric": task.metric, "best_epoch": best["epoch"],
                f"best_val_{task.metric}": best["value"], "test": test, "epochs": len(history),
