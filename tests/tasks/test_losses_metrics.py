@@ -21,7 +21,8 @@ def test_masked_mse_ignores_missing_points():
     moved = outputs.clone()
     moved[0, 2:] = 1000.0  # predictions for the missing point change nothing
     assert masked_mse(moved, targets).item() == pytest.approx(5.25 / 6)
-    assert masked_mse(outputs, targets, reduction="sum").item() == pytest.approx(5.25 / 4)
+    # "sum": each sample's mean over its present values, summed: 1/2 + 4.25/4
+    assert masked_mse(outputs, targets, reduction="sum").item() == pytest.approx(0.5 + 4.25 / 4)
 
 
 def test_masked_mse_gradient_is_zero_at_missing_points():

@@ -1,5 +1,5 @@
-"""The losses of the dense and regression tasks (kept in one module so the training engine's own
-losses can replace them in one place).
+"""The losses of the dense and regression tasks: keypoints use the training engine's masked MSE,
+segmentation a per-pixel softmax with an ignore index, autoencoders a reconstruction MSE.
 
 >>> masked_mse(torch.tensor([[0.5, 9.0]]), torch.tensor([[1.0, float("nan")]]))
 tensor(0.2500)
@@ -8,17 +8,9 @@ tensor(0.2500)
 import torch
 import torch.nn.functional as F
 
+from striate.train.losses import masked_mse  # the training engine's: MSE over the present (non-NaN) targets
 
-def masked_mse(outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Mean squared error over the target values that are present (NaN marks a missing keypoint, as in
-    the Kaggle facial-keypoints CSV). ``reduction="sum"`` sums the squared errors per present value
-    divided by the values per sample, so summing it over batches and dividing by the sample count gives
-    the same mean as ``"mean"`` when nothing is missing."""
-    present = ~torch.isnan(targets)
-    errors = torch.where(present, outputs - torch.nan_to_num(targets), torch.zeros_like(outputs)) ** 2
-    if reduction == "sum":
-        return errors.sum() / targets[0].numel()
-    return errors.sum() / present.sum().clamp_min(1)
+__all__ = ["masked_mse", "pixel_cross_entropy", "reconstruction_mse"]
 
 
 def pixel_cross_entropy(outputs: torch.Tensor, masks: torch.Tensor, ignore_index: int = 255,
