@@ -4,6 +4,7 @@ predicted against true keypoints, segmentation overlays, reconstruction grids.
 >>> draw_keypoints(images, predicted, true, "keypoints.png")   # doctest: +SKIP
 """
 
+import io
 from pathlib import Path
 
 import torch
@@ -25,7 +26,6 @@ def _figure(rows: int, columns: int):
 
 def _save(plt, figure, path: Path) -> Path:
     from striate.train.checkpoint import atomic_write_bytes
-    import io
 
     figure.tight_layout()
     buffer = io.BytesIO()
