@@ -22,6 +22,12 @@ def run(args) -> int:
         if args.overrides:
             raise ConfigError(f"--resume continues a run as it was configured; drop {' '.join(args.overrides)}")
         result = resume_run(args.resume)
+        from pathlib import Path
+
+        from striate.runs import RunPaths
+        from striate.train.config import load_recipe
+
+        config = load_recipe(RunPaths(Path(args.resume)).config)
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
