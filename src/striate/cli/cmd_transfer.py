@@ -87,6 +87,8 @@ def run_finetune(args) -> int:
 
 
 def run_linear(args) -> int:
+    from pathlib import Path
+
     from striate.runs import load_run_model
     from striate.transfer.codes import resolve_layer
     from striate.transfer.data import split_codes, splits_for_run
@@ -97,7 +99,7 @@ def run_linear(args) -> int:
     layer = resolve_layer(model, args.layer)
     splits = splits_for_run(config, meta["preprocess"])
     codes = split_codes(model, splits, meta["preprocess"], layer, args.pooling)
-    info = {"run": str(args.source), "layer": layer, "pooling": args.pooling,
+    info = {"run": str(Path(args.source).resolve()), "layer": layer, "pooling": args.pooling,
             "data": {"source": config.data.source, "path": config.data.path, "classes": config.data.classes}}
     classifier = fit_linear(*codes["train"], args.formulation, splits["train"].class_names, args.C, info)
     classifier.info["test_accuracy"] = classifier.accuracy(*codes["test"])

@@ -70,6 +70,11 @@ def layer_range(model: nn.Module, spec: str) -> list[str]:
     return names[: index(spec) + 1]
 
 
+def _keep_statistics(module: nn.Module, _inputs) -> None:
+    """Forward pre-hook of a frozen norm layer: use (and keep) its running statistics."""
+    module.train(False)
+
+
 def _freeze_modules(model: nn.Module, names: list[str]) -> list[str]:
     """Freeze the named body layers; returns the names of the frozen parameters."""
     frozen = []
@@ -80,7 +85,7 @@ def _freeze_modules(model: nn.Module, names: list[str]) -> list[str]:
             parameter.grad = None
             frozen.append(f"features.{name}.{parameter_name}")
         for norm in (m for m in module.modules() if _is_norm(m)):
-            norm.striate_frozen_hook = norm.register_forward_pre_hook(lambda m, _inputs: m.eval())
+            norm.striate_frozen_hook = norm.register_forward_pre_hook(_keep_statistics)
     return frozen
 
 

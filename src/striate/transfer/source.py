@@ -33,6 +33,9 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
 
 def _classes_in(state: dict[str, torch.Tensor]) -> int:
     """The number of classes the state dict's last fully connected layer scores."""
+    for key in ("head.weight", "fc.weight", "head.fc.weight"):  # striate, torchvision/timm ResNets
+        if key in state and state[key].ndim == 2:
+            return int(state[key].shape[0])
     matrices = [value for key, value in state.items() if key.endswith("weight") and value.ndim == 2]
     if not matrices:
         raise ModelError("the state dict has no fully connected layer, so its number of classes is unknown")
@@ -53,9 +56,16 @@ def load_weights_file(path: str | Path, model_name: str, model_args: dict | None
         try:
             model.load_state_dict(state)
         except RuntimeError as error:
-            raise ModelError(f"{path}: the weights do not fit {model_name} ({str(error).splitlines()[0]})") from None
-    else:
+            raise ModelError(f"{path}: the weights do not fit {model_name} ({' '.join(str(error).split())})") from None
+        return model
+    try:
         model.load_state_dict(map_state_dict(model, state))
+    except ModelError as error:
+        if Path(path).suffix != ".safetensors":
+            raise
+        # safetensors files keep their tensors sorted by name, which loses the layer order the mapping needs
+        raise ModelError(f"{error}; a state dict in another layout must keep its layer order: give it as a "
+                         ".pt/.pth file (torch.save of the state dict)") from None
     return model
 
 
