@@ -63,7 +63,8 @@ def _config(args):
     if Path(args.source).is_dir():
         config = target_config(args.source, args.data, classes)
     else:
-        config, _ = resolve_config(None, ["--data", args.data] if args.data else [])
+        flags = (["--data", args.data] if args.data else []) + (["--model", args.model] if getattr(args, "model", None) else [])
+        config, _ = resolve_config(None, flags)
         if classes is not None:
             config.data.classes = classes
     config.run.name = None  # a new run, not the source's name (--name sets one)

@@ -33,6 +33,19 @@ def apply_plan(model: nn.Module, plan: FineTunePlan) -> list[str]:
     return frozen + (freeze_stages(model, plan.freeze_stages) if plan.freeze_stages else [])
 
 
+def check_plan(model: nn.Module, plan: FineTunePlan) -> None:
+    """Raise ConfigError for a plan that does not fit ``model``, before anything is written."""
+    from striate.errors import ConfigError
+    from striate.transfer.freeze import body_stages, layer_range
+
+    if plan.freeze:
+        layer_range(model, plan.freeze)
+    if not 0 <= plan.freeze_stages <= len(body_stages(model)):
+        raise ConfigError(f"--freeze-stages {plan.freeze_stages}: the body has {len(body_stages(model))} stages")
+    if plan.unfreeze_at < 0 or plan.body_lr_scale < 0:
+        raise ConfigError("--unfreeze-at and --body-lr-scale must be zero or positive")
+
+
 def train_model(model: nn.Module, prepared, config, device, plan: FineTunePlan | None = None,
                 on_epoch=None) -> dict:
     """Train ``model`` on ``prepared`` (a pipeline.PreparedData) with ``config.optim`` under ``plan``;
@@ -86,8 +99,10 @@ def finetune_run(source: str, config, plan: FineTunePlan, model_name: str | None
     seed_everything(config.run.seed)
     prepared = prepare_data(config)
     class_names = prepared.splits["train"].class_names
-    model, meta = load_source_model(source, model_name or config.model.name, config.model.args, device)
+    shapes = {"in_channels": prepared.preprocess["channels"], "input_size": prepared.preprocess["input_size"]}
+    model, meta = load_source_model(source, model_name or config.model.name, {**shapes, **config.model.args}, device)
     new_head(model, len(class_names))
+    check_plan(model, plan)
     if meta is not None:
         config.model.name, config.model.args = meta["model"]["name"], dict(meta["model"]["args"])
         model_args = {**meta["model"]["args"], "num_classes": len(class_names)}
