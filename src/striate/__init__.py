@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from striate.errors import (
     ConfigError,
     DataError,
+    ExportError,
     ModelError,
     RunError,
     StriateError,
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "ConfigError",
     "DataError",
+    "ExportError",
     "ModelError",
     "RunError",
     "StriateError",

@@ -38,3 +38,7 @@ def did_you_mean(name: str, choices) -> str:
     """
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class ExportError(StriateError):
+    """A model cannot be exported, or the exported file does not match PyTorch."""

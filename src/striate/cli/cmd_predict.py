@@ -13,28 +13,17 @@ def register(subparsers) -> None:
 
 
 def predict_files(run_dir: str, paths: list[str], top_k: int, weights: str = "best") -> list[dict]:
-    """Top-k classes and probabilities for each image file."""
-    import torch
-
+    """Top-k classes and probabilities for each image file (through :class:`striate.export.Predictor`)."""
     from striate.transfer.linear import is_classifier_dir
 
     if is_classifier_dir(run_dir):  # a linear classifier on a run's CNN codes
         from striate.transfer.predict import predict_with_classifier
 
         return predict_with_classifier(run_dir, paths, top_k)
+    from striate.export.predictor import Predictor
 
-    from striate.data.images import load_image, to_network_input
-    from striate.runs import load_run_model
-
-    model, meta = load_run_model(run_dir, weights)
-    images = [load_image(path, meta["preprocess"]["channels"]) for path in paths]  # all decoded before any output
-    with torch.no_grad():
-        probabilities = torch.softmax(model(to_network_input(images, meta["preprocess"])), dim=1)
-    k = max(1, min(top_k, probabilities.shape[1]))
-    values, indices = probabilities.topk(k, dim=1)
-    names = meta["class_names"]
-    return [{"image": str(path), "top": [{"class": names[i], "probability": float(p)} for p, i in zip(row_p, row_i)]}
-            for path, row_p, row_i in zip(paths, values.tolist(), indices.tolist())]
+    predictions = Predictor.from_run(run_dir, weights).predict(paths, top_k)
+    return [{"image": str(path), "top": top} for path, top in zip(paths, predictions)]
 
 
 def run(args) -> int:

@@ -1,6 +1,11 @@
-"""Decoding single images (PNG, JPEG, BMP, NPY) and turning them into network inputs
-with a run's recorded preprocessing."""
+"""Decoding single images (PNG, JPEG, BMP, GIF, TIFF, WEBP, NPY; files, bytes, arrays, PIL images)
+and turning them into network inputs with a run's recorded preprocessing.
 
+>>> image = load_image("digit.png", channels=1)               # doctest: +SKIP
+>>> batch = to_network_input([image], meta["preprocess"])     # doctest: +SKIP
+"""
+
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +15,17 @@ from striate.data.geometry import fit_image, fit_to_size, resize
 from striate.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# The Pillow decoders striate lets loose on bytes from outside (no PostScript, no exotic formats).
+DECODABLE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+DEFAULT_MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression bombs)
+
+
+class NotAnImageError(DataError):
+    """The bytes are not an image in one of the decodable formats."""
+
+
+class ImageTooLargeError(DataError):
+    """The image has more pixels than allowed."""
 
 
 def _array_to_uint8(array: np.ndarray, name: str) -> np.ndarray:
@@ -20,9 +36,73 @@ def _array_to_uint8(array: np.ndarray, name: str) -> np.ndarray:
             raise DataError(f"{name}: the array holds NaN or infinite values")
         scale = 255.0 if array.max(initial=0) <= 1.0 else 1.0
         return np.clip(np.rint(array * scale), 0, 255).astype(np.uint8)
-    if np.issubdtype(array.dtype, np.integer):
-        return np.clip(array, 0, 255).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+        return np.clip(array.astype(np.int64), 0, 255).astype(np.uint8)
     raise DataError(f"{name}: expected a numeric image array, got dtype {array.dtype}")
+
+
+def _to_channels(tensor: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 ``C x H x W`` with C in 1, 3 -> ``channels`` channels (grey = mean of RGB; RGB = grey repeated)."""
+    if tensor.shape[0] == channels:
+        return tensor
+    if channels == 1:
+        return tensor.float().mean(0, keepdim=True).round().to(torch.uint8)
+    return tensor.expand(channels, -1, -1).contiguous()
+
+
+def array_to_image(array, channels: int, name: str = "array") -> torch.Tensor:
+    """A NumPy array or tensor ``H x W``, ``H x W x C`` or ``C x H x W`` -> uint8 ``channels x H x W``.
+
+    Floats in 0..1 are scaled to 0..255; a fourth (alpha) channel is dropped.
+
+    >>> array_to_image(np.zeros((28, 28), dtype=np.uint8), channels=1).shape
+    torch.Size([1, 28, 28])
+    """
+    if isinstance(array, torch.Tensor):
+        array = array.detach().cpu().numpy()
+    array = _array_to_uint8(np.asarray(array), name)
+    if array.ndim == 2:
+        array = array[None]
+    elif array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3):
+        array = array.transpose(2, 0, 1)
+    if array.ndim != 3 or array.shape[0] not in (1, 3, 4) or min(array.shape[1:]) < 1:
+        raise DataError(f"{name}: expected an image array H x W, H x W x C or C x H x W, got shape {array.shape}")
+    tensor = torch.from_numpy(np.ascontiguousarray(array[:3] if array.shape[0] == 4 else array))
+    return _to_channels(tensor, channels)
+
+
+def pil_to_image(image, channels: int) -> torch.Tensor:
+    """A PIL image -> uint8 ``channels x H x W`` (converted to grey "L" or "RGB")."""
+    array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).unsqueeze(0) if array.ndim == 2 else torch.from_numpy(array.transpose(2, 0, 1).copy())
+
+
+def decode_image(data: bytes, channels: int, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image") -> torch.Tensor:
+    """Decode image bytes (PNG, JPEG, BMP, GIF, TIFF, WEBP) to uint8 ``channels x H x W``.
+
+    The header is read first and an image of more than ``max_pixels`` pixels is refused before
+    any pixel is decoded; truncated or corrupt data raise :class:`DataError`.
+
+    >>> decode_image(open("digit.png", "rb").read(), channels=1).shape   # doctest: +SKIP
+    torch.Size([1, 28, 28])
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data), formats=DECODABLE_FORMATS) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"{name}: the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} "
+                    "pixels (scale it down first)")
+            image.load()  # decodes now, so a truncated file fails here rather than later
+            return pil_to_image(image, channels)
+    except UnidentifiedImageError:
+        raise NotAnImageError(f"{name}: not a decodable image; expected one of {', '.join(DECODABLE_FORMATS)}") from None
+    except Image.DecompressionBombError as error:
+        raise ImageTooLargeError(f"{name}: refused as a decompression bomb ({error})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise DataError(f"{name}: the image data is truncated or corrupt ({error}); send the whole file") from None
 
 
 def load_image(path: str | Path, channels: int) -> torch.Tensor:
@@ -38,26 +118,25 @@ def load_image(path: str | Path, channels: int) -> torch.Tensor:
             array = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
             raise DataError(f"{path}: not a readable .npy array ({error})") from None
-        array = _array_to_uint8(array, str(path))
-        if array.ndim == 2:
-            array = array[None]
-        elif array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3):
-            array = array.transpose(2, 0, 1)
-        if array.ndim != 3:
-            raise DataError(f"{path}: expected an image array H x W, H x W x C or C x H x W, got shape {array.shape}")
-        tensor = torch.from_numpy(np.ascontiguousarray(array[:3] if array.shape[0] == 4 else array))
-        if tensor.shape[0] == channels:
-            return tensor
-        return tensor.float().mean(0, keepdim=True).round().to(torch.uint8) if channels == 1 else tensor.expand(channels, -1, -1).contiguous()
-    from PIL import Image, UnidentifiedImageError
-
+        return array_to_image(array, channels, str(path))
     try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            array = np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
-        raise DataError(f"{path}: cannot decode this image ({error}); expected a PNG, JPEG, BMP or NPY file") from None
-    return torch.from_numpy(array.copy()).unsqueeze(0) if array.ndim == 2 else torch.from_numpy(array.transpose(2, 0, 1).copy())
+        return decode_image(path.read_bytes(), channels, name=str(path))
+    except NotAnImageError:
+        raise DataError(f"{path}: cannot decode this image; expected a PNG, JPEG, BMP or NPY file") from None
+
+
+def as_image(item, channels: int) -> torch.Tensor:
+    """Any supported image (a path, a NumPy array, a tensor, a PIL image, encoded bytes) -> uint8 ``C x H x W``."""
+    if isinstance(item, (str, Path)):
+        return load_image(item, channels)
+    if isinstance(item, (bytes, bytearray)):
+        return decode_image(bytes(item), channels)
+    if isinstance(item, (np.ndarray, torch.Tensor)):
+        return array_to_image(item, channels)
+    if hasattr(item, "convert") and hasattr(item, "size"):  # a PIL image, without importing PIL here
+        return pil_to_image(item, channels)
+    raise DataError(f"cannot use a {type(item).__name__} as an image; give a path, a NumPy array, a tensor, "
+                    "a PIL image or encoded image bytes")
 
 
 def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tensor:

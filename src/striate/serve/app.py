@@ -1,0 +1,142 @@
+"""The local web app: draw or upload an image, see the top classes, every layer's feature maps,
+the first-layer filters and the run's report. FastAPI, with the page's HTML, JS and CSS served
+from memory (read from the package once; no CDN, no path from a request reaches the disk).
+
+>>> app = create_app("runs/lenet5-mnist")     # doctest: +SKIP
+>>> # uvicorn.run(app, host="127.0.0.1", port=8000)
+"""
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from striate.data.images import DEFAULT_MAX_PIXELS, ImageTooLargeError, NotAnImageError
+from striate.errors import DataError
+
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+SERVE_MAX_PIXELS = 16_000_000  # 4000 x 4000; far above any drawing, far below a decompression bomb
+REPORT_FILES = ("report.html", "report/index.html")
+STATIC_TYPES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+def _static_files() -> dict[str, bytes]:
+    folder = resources.files("striate.serve") / "static"
+    return {name: (folder / name).read_bytes() for name in ("index.html", *STATIC_TYPES)}
+
+
+def find_report(run_dir: Path) -> Path | None:
+    """The run's HTML report written by 'striate report RUN', if it has been made."""
+    return next((run_dir / name for name in REPORT_FILES if (run_dir / name).is_file()), None)
+
+
+def _model_info(predictor, run_dir: Path, max_upload_bytes: int, max_pixels: int) -> dict:
+    from striate.serve.pictures import drawn_layers
+
+    meta = predictor.meta
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    report = find_report(run_dir)
+    return {"run": run_dir.name, "name": meta["model"]["name"], "args": meta["model"]["args"],
+            "class_names": predictor.class_names, "input_shape": meta["input_shape"],
+            "preprocess": predictor.preprocess, "parameters": sum(p.numel() for p in predictor.model.parameters()),
+            "layers": drawn_layers(predictor.layer_names()), "summary": summary,
+            "report": {"available": report is not None, "url": "/report" if report else None,
+                       "how": f"run 'striate report {run_dir}' to make it, then reload this page"},
+            "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": max_pixels}}
+
+
+def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               max_pixels: int = SERVE_MAX_PIXELS):
+    """The FastAPI app for one run. Raises RunError when the run cannot be loaded."""
+    from fastapi import FastAPI
+
+    from striate.export.predictor import Predictor
+    from striate.serve.limits import BodySizeLimit
+
+    run_dir = Path(run_dir)
+    predictor = Predictor.from_run(run_dir, weights)
+    info = _model_info(predictor, run_dir, max_upload_bytes, min(max_pixels, DEFAULT_MAX_PIXELS))
+    app = FastAPI(title="striate", version=str(predictor.meta.get("striate_version", "")), docs_url=None,
+                  redoc_url=None, description=f"Classify images with the trained run '{run_dir.name}' "
+                                              f"({info['name']}) and look inside the network.")
+    app.state.predictor = predictor
+    _add_page_routes(app, run_dir, info)
+    _add_api_routes(app, predictor, run_dir, info)
+    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes + 64 * 1024)  # room for the multipart envelope
+    return app
+
+
+def _add_page_routes(app, run_dir: Path, info: dict) -> None:
+    """The page, its two static files (from memory, by a fixed table of names) and the run's report."""
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse, Response
+
+    static = _static_files()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        return HTMLResponse(static["index.html"], headers={"Content-Security-Policy": PAGE_POLICY})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static_file(name: str):
+        if name not in STATIC_TYPES:  # a fixed table: the name never becomes a path
+            raise HTTPException(404, f"no static file '{name}'")
+        return Response(static[name], media_type=STATIC_TYPES[name])
+
+    @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
+    def report():
+        path = find_report(run_dir)  # a fixed file of the run, never a name from the request
+        if path is None:
+            raise HTTPException(404, f"the report has not been made yet: {info['report']['how']}")
+        return FileResponse(path, media_type="text/html")
+
+
+def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
+    from fastapi import File, HTTPException, Query, UploadFile
+    from fastapi.concurrency import run_in_threadpool
+
+    from striate.serve import schemas
+    from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
+
+    filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
+    limits = info["limits"]
+    errors = {code: {"model": schemas.ErrorMessage} for code in (400, 413, 415)}
+
+    @app.get("/api/model", response_model=schemas.ModelInfo, summary="The model, its classes and preprocessing")
+    def model_info():
+        info["report"] = _model_info(predictor, run_dir, 0, 0)["report"]  # the report may appear while serving
+        return info
+
+    @app.get("/api/filters", response_model=schemas.Picture | None, summary="The first layer's filters")
+    def first_filters():
+        return filters
+
+    @app.post("/api/predict", response_model=schemas.Prediction, response_model_exclude_none=True, responses=errors,
+              summary="Classify one uploaded image (PNG, JPEG, BMP, GIF, TIFF or WEBP)")
+    async def predict(image: UploadFile = File(description="the image file"),
+                      top_k: int = Query(3, ge=1, le=len(predictor.class_names), description="how many classes"),
+                      activations: bool = Query(False, description="also return every layer's feature maps")):
+        data = await image.read(limits["max_upload_bytes"] + 1)
+        if len(data) > limits["max_upload_bytes"]:
+            raise HTTPException(413, f"the image is larger than the limit of {limits['max_upload_bytes']:,} bytes")
+        try:
+            decoded = await run_in_threadpool(_decode, data, predictor.channels, limits["max_pixels"])
+            if not activations:
+                return {"top": (await run_in_threadpool(predictor.predict, [decoded], top_k))[0]}
+            result = await run_in_threadpool(predictor.explain, decoded, top_k, info["layers"])
+        except ImageTooLargeError as error:
+            raise HTTPException(413, str(error)) from None
+        except NotAnImageError as error:
+            raise HTTPException(415, str(error)) from None
+        except DataError as error:
+            raise HTTPException(400, str(error)) from None
+        return {"top": result["top"], "input": input_picture(result["input"]),
+                "layers": [layer_picture(name, output) for name, output in result["layers"]]}
+
+
+def _decode(data: bytes, channels: int, max_pixels: int):
+    from striate.data.images import decode_image
+
+    return decode_image(data, channels, max_pixels, name="the uploaded image")

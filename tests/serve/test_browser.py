@@ -1,0 +1,154 @@
+"""End to end in a real headless browser (Debian's chromium driven by Playwright): the real
+'striate serve' process, a digit drawn with mouse events, the prediction and every layer's
+feature maps appearing, nothing fetched from the network, and a screenshot.
+
+Set STRIATE_DOCS_SCREENSHOT=1 to also copy the screenshot to docs/images/serve.png.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("STRIATE_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+SEVEN = [(70, 70), (210, 70), (200, 95), (160, 160), (130, 230)]  # a "7" on the 280x280 pad
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser_run(tmp_path_factory) -> Path:
+    """LeNet-5 after one short epoch on part of the built-in MNIST subset: real conv feature maps."""
+    from striate.pipeline import train_from_config
+    from striate.train.config import Config
+
+    config = Config()
+    config.data.test_fraction, config.data.val_fraction = 0.6, 0.1  # 1,500 training images keep it quick
+    config.optim.epochs, config.optim.batch_size, config.optim.lr = 1, 32, 0.05
+    config.run.out_dir, config.run.name, config.run.progress = str(tmp_path_factory.mktemp("runs")), "lenet5", "off"
+    return Path(train_from_config(config)["run_dir"])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(browser_run):
+    """'striate serve RUN --port P' as a child process; yields its URL once /api/model answers."""
+    httpx = pytest.importorskip("httpx")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, "-m", "striate.cli.main", "serve", str(browser_run), "--port", str(port)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"'striate serve' exited with {process.returncode}: {process.stdout.read()}")
+            try:
+                if httpx.get(f"{url}/api/model", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("'striate serve' did not answer within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def page(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install playwright)")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            viewport={"width": 1280, "height": 900}, bypass_csp=True)  # lets the test evaluate its own checks
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def draw(page, points) -> None:
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / 280
+    page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for step in range(1, 9):
+            t = step / 8
+            page.mouse.move(box["x"] + (x0 + t * (x1 - x0)) * scale, box["y"] + (y0 + t * (y1 - y0)) * scale)
+            page.wait_for_timeout(15)
+    page.mouse.up()
+
+
+def test_drawing_shows_a_prediction_and_feature_maps(served, page, tmp_path, browser_run):
+    requested, predictions, errors = [], [], []
+    page.route("**/*", lambda route: (requested.append(route.request.url),
+                                      route.continue_() if route.request.url.startswith(served) else route.abort()))
+    page.on("request", lambda request: predictions.append(1) if "/api/predict" in request.url else None)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(served)
+    page.wait_for_function("document.querySelector('#model-line').textContent.includes('lenet5')")
+    page.wait_for_function("document.querySelectorAll('#filters canvas').length === 6")  # conv1's six 5x5 kernels
+
+    draw(page, SEVEN)
+    page.wait_for_function("document.querySelectorAll('#top li').length > 0 && document.body.dataset.busy === '0'")
+    layers = page.eval_on_selector_all(".layer", "blocks => blocks.map(b => [b.dataset.name, b.querySelectorAll('canvas').length])")
+    names = [name for name, _ in layers]
+    assert names[:2] == ["input", "features.conv1"] and names[-1] == "head"
+    assert dict(layers)["features.conv1"] == 6 and dict(layers)["features.conv2"] == 16
+    spread = page.eval_on_selector(".layer[data-name='features.conv1'] canvas", """canvas => {
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        const values = new Set(); for (let i = 0; i < data.length; i += 4) values.add(data[i]); return values.size; }""")
+    assert spread > 3  # a real feature map, not a blank square
+    top = page.eval_on_selector_all("#top li", "items => items.map(i => [i.querySelector('.name').textContent, parseFloat(i.querySelector('.value').textContent)])")
+    classes = set((browser_run / "model.json").read_text().split('"class_names"')[1].split("]")[0].replace('"', "").replace(",", " ").split())
+    assert len(top) == 5 and all(name in classes for name, _ in top)
+    assert [p for _, p in top] == sorted((p for _, p in top), reverse=True) and sum(p for _, p in top) <= 100.5
+    assert len(predictions) >= 2  # it updated while the stroke was being drawn, not only at the end
+    assert all(url.startswith(served) for url in requested), [u for u in requested if not u.startswith(served)]
+    assert not errors
+
+    screenshot = tmp_path / "serve.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    if os.environ.get("STRIATE_DOCS_SCREENSHOT"):
+        (REPO_ROOT / "docs" / "images").mkdir(parents=True, exist_ok=True)
+        shutil.copy(screenshot, REPO_ROOT / "docs" / "images" / "serve.png")
+
+
+def test_uploading_a_file_and_a_bad_file(served, page, tmp_path):
+    from PIL import Image
+
+    from striate.data import load_source
+
+    digit = tmp_path / "mnist-digit.png"
+    Image.fromarray(load_source("mnist5k")["train"].images[0, 0].numpy()).save(digit)
+    (tmp_path / "notes.png").write_text("not an image")
+    page.goto(served)
+    page.wait_for_function("document.querySelector('#model-line').textContent.includes('lenet5')")
+    page.set_input_files("#upload", str(digit))
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('mnist-digit.png:')")
+    assert page.locator(".layer[data-name='features.conv2'] canvas").count() == 16
+    page.set_input_files("#upload", str(tmp_path / "notes.png"))
+    page.wait_for_function("document.querySelector('#status').classList.contains('error')")
+    assert "not a decodable image" in page.locator("#status").text_content()
