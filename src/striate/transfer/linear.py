@@ -47,11 +47,20 @@ def make_estimator(formulation: str, C: float = 1.0, max_iter: int = 5000):
         from sklearn.multiclass import OneVsRestClassifier
 
         # liblinear solves binary problems only: one-vs-rest, as LIBLINEAR's own multi-class mode does
-        return OneVsRestClassifier(LogisticRegression(solver="liblinear", C=C, l1_ratio=0.0, dual=False,
-                                                      max_iter=max_iter))
+        return OneVsRestClassifier(LogisticRegression(solver="liblinear", C=C, dual=False, max_iter=max_iter,
+                                                      **_l2_penalty()))
     from sklearn.svm import LinearSVC
 
     return LinearSVC(penalty="l2", loss=settings["loss"], dual=settings["dual"], C=C, max_iter=max_iter)
+
+
+def _l2_penalty() -> dict:
+    """The L2 penalty of LogisticRegression: ``l1_ratio=0`` from scikit-learn 1.8 (where ``penalty`` is
+    deprecated), ``penalty="l2"`` before."""
+    import sklearn
+
+    version = tuple(int(part) for part in sklearn.__version__.split(".")[:2] if part.isdigit())
+    return {"l1_ratio": 0.0} if version >= (1, 8) else {"penalty": "l2"}
 
 
 def _coefficients(estimator) -> tuple[np.ndarray, np.ndarray]:
