@@ -40,12 +40,15 @@ def _is_norm(module: nn.Module) -> bool:
 def body_stages(model: nn.Module) -> list[list[str]]:
     """The layers grouped into stages: each starts at a layer with weights (batch norms join the one before)."""
     stages: list[list[str]] = []
+    stage_has_weights = False
     for name, module in body_layers(model):
         starts = _has_weights(module) and not _is_norm(module)
-        if not stages or (starts and any(_has_weights(dict(body_layers(model))[n]) for n in stages[-1])):
+        if not stages or (starts and stage_has_weights):
             stages.append([name])
+            stage_has_weights = False
         else:
             stages[-1].append(name)
+        stage_has_weights = stage_has_weights or _has_weights(module)
     return stages
 
 
