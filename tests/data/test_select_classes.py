@@ -31,11 +31,10 @@ def test_unknown_or_repeated_classes_fail():
         select_classes(_splits(), [1, "one"])
 
 
-def test_recipe_key_reaches_the_splits():
+def test_recipe_key_reaches_the_splits(tiny_cfg):
     from striate.pipeline import prepare_data
-    from tests.conftest import tiny_config
 
-    config = tiny_config("unused", data__classes=[7, 3])
-    splits = prepare_data(config).splits
+    tiny_cfg.data.classes = [7, 3]
+    splits = prepare_data(tiny_cfg).splits
     assert splits["train"].class_names == ["7", "3"]
     assert set(torch.unique(splits["val"].labels).tolist()) == {0, 1}

@@ -12,13 +12,11 @@ from striate.transfer.freeze import body_stages, copy_bottom_stages, layer_range
 from striate.transfer.source import load_source_model, load_weights_file
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    from tests.conftest import tiny_config
-
-    config = tiny_config(tmp_path_factory.mktemp("runs"), data__classes=[0, 1, 2])
-    config.optim.epochs = 2
-    return config, prepare_data(config)
+@pytest.fixture
+def prepared(tiny_cfg):
+    tiny_cfg.data.classes = [0, 1, 2]
+    tiny_cfg.optim.epochs = 2
+    return tiny_cfg, prepare_data(tiny_cfg)
 
 
 def _mlp():
