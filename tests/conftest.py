@@ -51,3 +51,17 @@ def tiny_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs")
     result = train_from_config(tiny_config(out))
     return Path(result["run_dir"])
+
+
+@pytest.fixture
+def tmp_cfg_factory(tmp_path):
+    """tiny_config under tmp_path with a given run name: ``tmp_cfg_factory("a", epochs=3)``."""
+
+    def make(name: str, **optim) -> Config:
+        config = tiny_config(tmp_path / "runs")
+        config.run.name = name
+        for key, value in optim.items():
+            setattr(config.optim, key, value)
+        return config
+
+    return make

@@ -12,6 +12,7 @@ before the run directory is created, so a bad command leaves nothing behind.
 import json
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,16 +23,17 @@ from striate.data import DeviceLoader, ImageSet, fit_to_size, load_source, make_
 from striate.data.augment import build_augment
 from striate.data.preprocess import ARRAYS_FILE, fit_preprocess, make_normalizer, split_arrays
 from striate.data.sources import select_classes
-from striate.errors import ConfigError
+from striate.errors import ConfigError, RunError
 from striate.layers import init_weights
 from striate.models import create_model
 from striate.models.spec import is_spec_path, read_spec
 from striate.runs import RunPaths, new_run_dir
-from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, save_weights
-from striate.train.config import Config, config_to_dict
-from striate.train.loop import evaluate, fit
-from striate.train.optim import build_optimizer, build_schedule
-from striate.train.progress import make_progress
+from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
+from striate.train.config import Config, config_to_dict, load_recipe
+from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
+from striate.train.loop import evaluate
+from striate.train.losses import build_loss
+from striate.train.runner import check_config, prepare_model, run_training
 
 
 def resolve_device(name: str) -> torch.device:
@@ -114,21 +116,57 @@ def _write_run_files(paths: RunPaths, config: Config, meta: dict) -> None:
 
 
 def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> dict:
-    """Train as ``config`` says and write the run directory; returns its path and the final figures."""
-    device = resolve_device(config.run.device)
+    """Train as ``config`` says and write the run directory; returns its path and the final figures.
+
+    Under torchrun every rank calls this; rank 0 writes the run directory and returns the figures.
+    """
+    return _train(config, recipe_name, stream)
+
+
+def resume_run(run_dir: str | Path, stream=None) -> dict:
+    """Continue a run from its checkpoint, exactly where it stopped (same result as never stopping).
+
+    >>> result = resume_run("runs/lenet5-mnist")   # doctest: +SKIP
+    """
+    paths = RunPaths(Path(run_dir))
+    if not paths.config.is_file():
+        raise RunError(f"{paths.root} has no config.yaml: it is not a striate run directory (give one made by 'striate train')")
+    if not paths.checkpoint.is_file():
+        raise RunError(f"{paths.root} has no checkpoint.safetensors: it stopped before its first checkpoint; train it again")
+    config = load_recipe(paths.config)
+    return _train(config, paths.root.name, stream, resume=paths)
+
+
+def _train(config: Config, recipe_name: str, stream, resume: RunPaths | None = None) -> dict:
+    world = world_from_environment()
+    device = setup(world, resolve_device(config.run.device))
     seed_everything(config.run.seed)
     prepared = prepare_data(config)
     splits, preprocess = prepared.splits, prepared.preprocess
     class_names = splits["train"].class_names
     model_args = model_arguments(config, len(class_names), preprocess)
-    model = init_weights(create_model(config.model.name, **model_args), config.model.init).to(device)
-    optim = config.optim
-    optimizer = build_optimizer(model, optim.optimizer, optim.lr, optim.momentum, optim.nesterov, optim.weight_decay)
+    model = prepare_model(init_weights(create_model(config.model.name, **model_args), config.model.init), config, device)
     train_loader = make_loader(splits["train"], preprocess, config, device, train=True)
     val_loader = make_loader(splits["val"], preprocess, config, device, train=False)
-    schedule = build_schedule(optimizer, optim.schedule, optim.epochs * len(train_loader))
-    progress = make_progress(config.run.progress, optim.epochs, len(train_loader), stream)
+    if world.enabled:
+        train_loader, val_loader = ShardedLoader(train_loader, world), RankSlice(val_loader, world)
 
+    check_config(config, model, len(train_loader), device)
+    paths = resume or _new_run(config, recipe_name, world, model_args, class_names, preprocess)
+    try:
+        _, best = run_training(model, train_loader, val_loader, config, paths, len(class_names), world, stream,
+                               resume=resume is not None, make_monitor=_make_monitor(config))
+        if not world.is_main:
+            return {"run_dir": None, "history": [], "test": {}, "summary": {}}
+        return _finish(paths, model, splits, preprocess, config, device, best)
+    finally:
+        teardown(world)
+
+
+def _new_run(config: Config, recipe_name: str, world, model_args: dict, class_names: list, preprocess: dict) -> RunPaths:
+    """Rank 0 creates the run directory and writes config.yaml and model.json; other ranks write nothing."""
+    if not world.is_main:
+        return RunPaths(Path(config.run.out_dir) / f".rank{world.rank}-writes-nothing")
     paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
     preprocess_figures, preprocess_arrays = split_arrays(preprocess)  # arrays go to preprocess.safetensors
     if preprocess_arrays is not None:
@@ -138,62 +176,36 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
                                                         preprocess["input_size"]],
             "preprocess": preprocess_figures, "data": {"source": config.data.source, "path": config.data.path}}
     _write_run_files(paths, config, meta)
-    best = {"val_accuracy": -1.0, "epoch": 0}
-    monitor = _make_monitor(config, model, optimizer)
-
-    def on_epoch(figures: dict) -> None:
-        if monitor is not None:
-            _record_monitor(monitor, figures)
-        with paths.metrics.open("a") as file:
-            file.write(json.dumps(figures) + "\n")
-        save_weights(paths.weights("last"), model.state_dict())
-        if not figures["val_accuracy"] <= best["val_accuracy"]:  # better, or no validation figure (NaN)
-            best.update(val_accuracy=figures["val_accuracy"], epoch=figures["epoch"])
-            save_weights(paths.weights("best"), model.state_dict())
-        progress.on_epoch(figures)
-
-    try:
-        history = fit(model, optimizer, train_loader, val_loader, optim.epochs, schedule, len(class_names),
-                      on_step=progress.on_step, on_epoch=on_epoch)
-    finally:
-        progress.close()
-        if monitor is not None:
-            monitor.close()
-    return _finish(paths, model, splits, preprocess, config, device, history, best)
+    return paths
 
 
-def _make_monitor(config: Config, model, optimizer):
-    """The per-layer monitor when run.monitor is on (hooks on the model and optimizer), else None."""
+def _make_monitor(config: Config):
+    """A factory of the per-layer monitor (hooks on the model and optimizer) when run.monitor is on, else None."""
     if not config.run.monitor:
         return None
     from striate.diagnose.monitors import LayerMonitor
 
-    return LayerMonitor(model, optimizer, every=config.run.monitor_every)
+    return lambda model, optimizer: LayerMonitor(model, optimizer, every=config.run.monitor_every)
 
 
-def _record_monitor(monitor, figures: dict) -> None:
-    """Add the epoch's layer statistics to its figures and warn (on stderr) about those out of range."""
-    import sys
-
-    figures.update(monitor.epoch_figures())
-    for line in figures["monitor_warnings"]:
-        print(f"warning: epoch {figures['epoch']}: {line}", file=sys.stderr)
-
-
-def _finish(paths, model, splits, preprocess, config, device, history, best) -> dict:
+def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
     """Evaluate the best weights on the test split and write the summary."""
     from striate.train.checkpoint import load_weights
 
+    history = [json.loads(line) for line in paths.metrics.read_text().splitlines() if line]
     model.load_state_dict(load_weights(paths.weights("best")))
-    test = evaluate(model, make_loader(splits["test"], preprocess, config, device, train=False), len(splits["train"].class_names))
-    summary = {"run": str(paths.root), "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
-               "test_accuracy": test["accuracy"], "test_loss": test["loss"], "test_count": test["count"],
-               "epochs": len(history), "train_seconds": sum(f["seconds"] for f in history),
+    test = evaluate(model, make_loader(splits["test"], preprocess, config, device, train=False),
+                    len(splits["train"].class_names), build_loss(config.optim.loss))
+    best_figures = history[best["epoch"] - 1] if best["epoch"] else {}
+    summary = {"run": str(paths.root), "best_epoch": best["epoch"], "watch": config.optim.watch,
+               "best_value": best["value"], "best_val_accuracy": best_figures.get("val_accuracy"),
+               "test_accuracy": test["accuracy"], "test_top5_error": test["top5_error"], "test_loss": test["loss"],
+               "test_count": test["count"], "epochs": len(history), "train_seconds": sum(f["seconds"] for f in history),
                "final_train_accuracy": history[-1]["train_accuracy"] if history else None,
                "parameters": sum(p.numel() for p in model.parameters())}
     atomic_write_json(paths.summary, summary)
     text = (f"run {paths.root}\nmodel {config.model.name} ({summary['parameters']:,} parameters)\n"
-            f"best epoch {best['epoch']}: validation accuracy {100 * best['val_accuracy']:.2f}%\n"
+            f"best epoch {best['epoch']}: {config.optim.watch} {best['value'] if best['value'] is None else round(best['value'], 4)}\n"
             f"test accuracy {100 * test['accuracy']:.2f}% on {test['count']} images\n"
             f"training time {summary['train_seconds']:.1f}s\n")
     atomic_write_bytes(paths.root / "summary.txt", text.encode())

@@ -2,7 +2,10 @@
 
     runs/<name>/
       config.yaml       the resolved configuration
-      metrics.jsonl     one line of figures per epoch
+      metrics.jsonl     one line of figures per epoch (metrics.csv: the same as a table)
+      steps.csv         step, epoch, learning rate and loss of every step
+      checkpoint.safetensors  everything needed to resume exactly (striate train --resume RUN)
+      tensorboard/      event files, with run.tensorboard
       best.safetensors  weights with the best validation accuracy
       last.safetensors  weights after the last epoch
       model.json        model name and arguments, class names, input shape,
@@ -47,6 +50,10 @@ class RunPaths:
     @property
     def summary(self) -> Path:
         return self.root / "summary.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.safetensors"
 
     def weights(self, which: str = "best") -> Path:
         return self.root / f"{which}.safetensors"

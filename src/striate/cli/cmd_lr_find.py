@@ -32,8 +32,7 @@ def run(args) -> int:
     prepared = prepare_data(config)
     train = prepared.splits["train"]
     model = create_model(config.model.name, **model_arguments(config, train.num_classes, prepared.preprocess)).to(device)
-    optim = config.optim
-    optimizer = build_optimizer(model, optim.optimizer, optim.lr, optim.momentum, optim.nesterov, optim.weight_decay)
+    optimizer = build_optimizer(model, config.optim)
     loader = make_loader(train, prepared.preprocess, config, device, train=True)
     result = find_lr(model, optimizer, loader, args.start_lr, args.end_lr, args.steps)
     plot = Path(args.plot) if args.plot else Path(config.run.out_dir) / f"lr-find-{recipe_name}.png"

@@ -45,13 +45,35 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    optimizer: str = "sgd"  # sgd (with momentum / nesterov)
-    lr: float = 0.05  # initial learning rate
-    momentum: float = 0.9  # heavy-ball momentum (0 for plain SGD)
-    nesterov: bool = False  # Nesterov momentum
-    weight_decay: float = 5e-4  # L2 penalty
-    schedule: str = "cosine"  # constant | cosine (decay to zero over the run)
-    batch_size: int = 64  # mini-batch size
+    optimizer: str = "sgd"  # sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw
+    lr: float = 0.05  # initial (peak, for onecycle) learning rate
+    momentum: float = 0.9  # heavy-ball momentum of sgd, momentum and nesterov (0 for plain SGD)
+    nesterov: bool = False  # Nesterov momentum (the same as optimizer: nesterov)
+    betas: list = field(default_factory=lambda: [0.9, 0.999])  # Adam/AdamW moment decay rates
+    eps: float = 1e-8  # Adam/AdamW/RMSProp/Adagrad denominator guard
+    rms_decay: float = 0.99  # RMSProp's moving-average decay of squared gradients (torch's alpha)
+    weight_decay: float = 5e-4  # L2 penalty (decoupled for adamw)
+    no_decay_bias_norm: bool = True  # no weight decay / L1 on biases and normalisation parameters
+    lr_mult: dict = field(default_factory=dict)  # learning-rate multiplier by parameter-name prefix (Caffe lr_mult)
+    freeze: list = field(default_factory=list)  # parameter-name prefixes that are not trained
+    freeze_to: int = 0  # freeze the first N layers that have parameters (fastai freeze_to)
+    schedule: str = "cosine"  # constant | step | multistep | exponential | inverse_time | plateau | cosine | onecycle
+    warmup_epochs: float = 0.0  # linear warm-up from 0 to lr, in front of the schedule
+    step_size: int = 10  # step: multiply by gamma every step_size epochs
+    milestones: list = field(default_factory=list)  # multistep: epochs at which lr is multiplied by gamma
+    gamma: float = 0.1  # step / multistep / plateau factor
+    decay_rate: float = 0.1  # exponential: lr * exp(-decay_rate * t), t in epochs
+    kappa: float = 1.0  # inverse_time: lr / (t + kappa), t in epochs
+    plateau_patience: int = 2  # plateau: epochs without improvement of monitor before lr *= gamma
+    onecycle_start: float = 0.3  # onecycle: share of the run spent rising to lr
+    loss: str = "cross_entropy"  # cross_entropy | mse | hinge | squared_hinge | bce
+    l1: float = 0.0  # L1 penalty on weights (with weight_decay: elastic net)
+    label_smoothing: float = 0.0  # cross_entropy target smoothing
+    clip_grad_norm: float = 0.0  # clip the global gradient norm to this (0: off)
+    dropout_rate: float | None = None  # set the rate of every dropout layer of the model (None: as built)
+    early_stop_patience: int = 0  # stop after this many epochs without improvement of monitor (0: off)
+    watch: str = "val_accuracy"  # the figure early stopping, plateau and best.safetensors watch
+    batch_size: int = 64  # mini-batch size (the global batch under DDP)
     epochs: int = 15  # passes over the training split
 
 
@@ -62,6 +84,11 @@ class RunConfig:
     seed: int = 0  # seeds weights init and batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
+    precision: str = "fp32"  # fp32 | bf16 (autocast, CPU and GPU) | fp16 (autocast + loss scaling, GPU)
+    channels_last: bool = False  # NHWC memory format for the model and its inputs
+    compile: bool = False  # torch.compile the model
+    checkpoint_every: int = 0  # also write the checkpoint every N steps (0: only after each epoch)
+    tensorboard: bool = False  # write TensorBoard event files to RUN/tensorboard (needs the tensorboard package)
     monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
     monitor_every: int = 10  # with monitor on, measure one training step in this many
 

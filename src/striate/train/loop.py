@@ -1,117 +1,184 @@
-"""The training loop you can read: ``train_step``, ``evaluate`` and ``fit``, each returning figures.
+"""The training loop you can read: ``train_step``, ``evaluate``, ``train_epoch`` and ``fit``, each
+returning figures. Two hook points: ``on_step(figures)`` and ``on_epoch(figures)`` (which may return
+True to stop, as early stopping does).
 
 >>> history = fit(model, optimizer, train_loader, val_loader, epochs=5)   # doctest: +SKIP
 >>> history[-1]["val_accuracy"]                                          # doctest: +SKIP
 0.981
 """
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from striate.errors import TrainingDivergedError
+from striate.train.metrics import ClassificationMeter
+from striate.train.regularize import l1_penalty
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
-def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-               optimizer: torch.optim.Optimizer, loss_fn=F.cross_entropy) -> dict:
+@dataclass
+class StepOptions:
+    """How a step is taken beyond forward, backward, update."""
+
+    loss_fn: Callable = F.cross_entropy  # (outputs, targets, reduction="mean") -> loss
+    l1: float = 0.0  # L1 penalty weight, on l1_parameters
+    l1_parameters: list = field(default_factory=list)
+    clip_grad_norm: float = 0.0  # 0: no clipping
+    autocast_dtype: torch.dtype | None = None  # torch.bfloat16 / torch.float16, or None for fp32
+    scaler: torch.amp.GradScaler | None = None  # fp16 loss scaling
+    channels_last: bool = False  # convert 4-D inputs to NHWC
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # sums a tensor over DDP ranks
+    loss_weight: Callable[[int], float] | None = None  # batch size -> loss multiplier (DDP's uneven last batch)
+
+
+def _autocast(images: torch.Tensor, options: StepOptions):
+    if options.autocast_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(images.device.type, dtype=options.autocast_dtype)
+
+
+def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, optimizer: torch.optim.Optimizer,
+               options: StepOptions | None = None) -> dict:
     """One step of mini-batch gradient descent; returns the batch's loss and correct count (tensors)."""
-    logits = model(images)
-    loss = loss_fn(logits, labels)
+    options = options or StepOptions()
+    if options.channels_last and images.dim() == 4:
+        images = images.contiguous(memory_format=torch.channels_last)
+    with _autocast(images, options):
+        outputs = model(images)
+        loss = options.loss_fn(outputs, labels)
+    objective = loss.float()
+    if options.loss_weight is not None:
+        objective = objective * options.loss_weight(len(labels))
+    if options.l1:
+        objective = objective + options.l1 * l1_penalty(options.l1_parameters)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return {"loss": loss.detach(), "correct": (logits.detach().argmax(dim=1) == labels).sum(), "count": len(labels)}
+    if options.scaler is not None:
+        options.scaler.scale(objective).backward()
+        options.scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+    else:
+        objective.backward()
+    if options.clip_grad_norm:
+        nn.utils.clip_grad_norm_(model.parameters(), options.clip_grad_norm)
+    if options.scaler is not None:
+        options.scaler.step(optimizer)  # skips the step when the gradients overflowed
+        options.scaler.update()
+    else:
+        optimizer.step()
+    correct = (outputs.detach().argmax(dim=1) == labels).sum()
+    return {"loss": loss.detach(), "correct": correct, "count": len(labels)}
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches: Batches, num_classes: int, loss_fn=F.cross_entropy) -> dict:
-    """Loss, accuracy, per-class accuracy and confusion counts (rows: true class, columns: predicted).
-
-    Counts are accumulated batch by batch: all the logits are never held in memory.
-    """
+def evaluate(model: nn.Module, batches: Batches, num_classes: int, loss_fn=F.cross_entropy,
+             options: StepOptions | None = None) -> dict:
+    """Loss, accuracy, top-5 error, per-class accuracy and confusion counts (rows: true class, columns:
+    predicted), accumulated batch by batch and summed over DDP ranks when ``options.reduce`` is set."""
+    options = options or StepOptions()
     was_training = model.training
     model.eval()
-    total_loss, confusion = 0.0, None
+    meter = ClassificationMeter(num_classes)
     for images, labels in batches:
-        logits = model(images)
-        total_loss += float(loss_fn(logits, labels, reduction="sum"))
-        pairs = labels * num_classes + logits.argmax(dim=1)
-        counts = torch.bincount(pairs, minlength=num_classes * num_classes).view(num_classes, num_classes)
-        confusion = counts if confusion is None else confusion + counts
+        if options.channels_last and images.dim() == 4:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with _autocast(images, options):
+            outputs = model(images)
+        outputs = outputs.float()
+        meter.update(outputs, labels, float(loss_fn(outputs, labels, reduction="sum")))
     model.train(was_training)
-    if confusion is None:
-        return {"loss": float("nan"), "accuracy": float("nan"), "count": 0, "per_class_accuracy": [], "confusion": []}
-    confusion = confusion.cpu()
-    count = int(confusion.sum())
-    per_class = (confusion.diag().double() / confusion.sum(dim=1).clamp_min(1)).tolist()
-    return {
-        "loss": total_loss / count,
-        "accuracy": float(confusion.diag().sum()) / count,
-        "count": count,
-        "per_class_accuracy": per_class,
-        "confusion": confusion.tolist(),
-    }
+    if options.reduce is not None:
+        meter.load_totals(options.reduce(meter.totals()))
+    return meter.result()
 
 
-def train_epoch(model, optimizer, batches: Batches, schedule=None, on_step: Callable | None = None,
-                first_step: int = 0) -> dict:
-    """One pass over ``batches``; stops with TrainingDivergedError on a NaN or infinite loss."""
+@dataclass
+class LoopState:
+    """Where a run is: enough to resume mid-epoch exactly (stored in the checkpoint)."""
+
+    epoch: int = 1  # the epoch in progress (1-based)
+    step: int = 0  # optimizer steps done in all
+    batch: int = 0  # batches done in the current epoch
+    loss_sum: float = 0.0  # current epoch's running sums (for its mean train loss and accuracy)
+    correct: int = 0
+    count: int = 0
+    seconds: float = 0.0
+
+
+def train_epoch(model, optimizer, batches: Batches, schedule=None, options: StepOptions | None = None,
+                state: LoopState | None = None, on_step: Callable | None = None) -> dict:
+    """One pass over ``batches`` from ``state.batch`` on (earlier batches are drawn and skipped, so the
+    random stream is the same as in an uninterrupted pass); stops with TrainingDivergedError on a NaN or
+    infinite loss."""
+    state = state if state is not None else LoopState()
     model.train()
-    total_loss, correct, count, step = 0.0, 0, 0, first_step
-    started = time.perf_counter()
-    for images, labels in batches:
-        figures = train_step(model, images, labels, optimizer)
+    started = time.perf_counter() - state.seconds
+    for index, (images, labels) in enumerate(batches):
+        if index < state.batch:
+            continue
+        lr = optimizer.param_groups[0]["lr"]  # the rate this step uses
+        figures = train_step(model, images, labels, optimizer, options)
         loss = float(figures["loss"])
         if not math.isfinite(loss):
             raise TrainingDivergedError(
-                f"the loss became {loss} at step {step}; likely causes: a learning rate too high "
-                "(try a 10x smaller optim.lr), missing input normalisation, or bad data"
+                f"the loss became {loss} at step {state.step + 1} (epoch {state.epoch}); likely causes: a learning rate "
+                "too high (try a 10x smaller optim.lr or a warm-up), missing input normalisation, or bad data"
             )
         if schedule is not None:
             schedule.step()
-        step += 1
-        total_loss += loss * figures["count"]
-        correct += int(figures["correct"])
-        count += figures["count"]
+        state.step += 1
+        state.batch += 1
+        state.loss_sum += loss * figures["count"]
+        state.correct += int(figures["correct"])
+        state.count += figures["count"]
+        state.seconds = time.perf_counter() - started
         if on_step is not None:
-            on_step({"step": step, "loss": loss, "accuracy": correct / count, "images": count,
-                     "seconds": time.perf_counter() - started})
-    seconds = time.perf_counter() - started
-    return {"loss": total_loss / max(count, 1), "accuracy": correct / max(count, 1), "steps": step,
-            "seconds": seconds, "images_per_second": count / max(seconds, 1e-9)}
+            on_step({"step": state.step, "loss": loss, "accuracy": state.correct / state.count, "images": state.count,
+                     "seconds": state.seconds, "lr": lr})
+    return _epoch_totals(state, options)
+
+
+def _epoch_totals(state: LoopState, options: StepOptions | None) -> dict:
+    totals = torch.tensor([state.loss_sum, state.correct, state.count], dtype=torch.float64)
+    if options is not None and options.reduce is not None:
+        totals = options.reduce(totals)
+    loss_sum, correct, count = totals.tolist()
+    count = max(count, 1)
+    return {"loss": loss_sum / count, "accuracy": correct / count, "steps": state.step, "seconds": state.seconds,
+            "images_per_second": count / max(state.seconds, 1e-9)}
 
 
 def fit(model, optimizer, train_loader, val_loader=None, epochs: int = 1, schedule=None, num_classes: int = 0,
-        on_step: Callable | None = None, on_epoch: Callable | None = None) -> list[dict]:
-    """Train for ``epochs`` epochs; after each, evaluate on ``val_loader`` and call ``on_epoch(figures)``.
+        on_step: Callable | None = None, on_epoch: Callable | None = None, options: StepOptions | None = None,
+        state: LoopState | None = None, loss_fn=None) -> list[dict]:
+    """Train until epoch ``epochs`` (from ``state``, to resume); after each epoch, evaluate on ``val_loader``
+    and call ``on_epoch(figures)``, which may return True to stop early.
 
-    Returns one dict of figures per epoch (train and validation loss and accuracy, the learning rate,
-    time and throughput).
+    Returns one dict of figures per epoch trained here (train and validation loss and accuracy, the
+    learning rate at the epoch's start, time and throughput).
     """
+    state = state if state is not None else LoopState()
+    options = options or StepOptions()
     history: list[dict] = []
-    step = 0
-    for epoch in range(1, epochs + 1):
+    while state.epoch <= epochs:
         if hasattr(train_loader, "set_epoch"):
-            train_loader.set_epoch(epoch)
+            train_loader.set_epoch(state.epoch)
         lr = optimizer.param_groups[0]["lr"]
-        train = train_epoch(model, optimizer, train_loader, schedule, on_step, first_step=step)
-        step = train["steps"]
-        figures = {"epoch": epoch, "step": step, "lr": lr, "train_loss": train["loss"], "train_accuracy": train["accuracy"],
-                   "seconds": train["seconds"], "images_per_second": train["images_per_second"]}
+        train = train_epoch(model, optimizer, train_loader, schedule, options, state, on_step)
+        figures = {"epoch": state.epoch, "step": state.step, "lr": lr, "train_loss": train["loss"],
+                   "train_accuracy": train["accuracy"], "seconds": train["seconds"],
+                   "images_per_second": train["images_per_second"]}
         if val_loader is not None:
-            val = evaluate(model, val_loader, num_classes or _infer_classes(model))
-            figures.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+            val = evaluate(model, val_loader, num_classes or int(model.num_classes), loss_fn or options.loss_fn, options)
+            figures.update(val_loss=val["loss"], val_accuracy=val["accuracy"], val_top5_error=val["top5_error"])
         history.append(figures)
-        if on_epoch is not None:
-            on_epoch(figures)
+        state.epoch, state.batch, state.loss_sum, state.correct, state.count, state.seconds = state.epoch + 1, 0, 0.0, 0, 0, 0.0
+        if on_epoch is not None and on_epoch(figures):
+            break
     return history
-
-
-def _infer_classes(model: nn.Module) -> int:
-    return int(getattr(model, "num_classes"))

@@ -1,36 +1,126 @@
-"""Optimizers and learning-rate schedules by name."""
+"""Optimizers by name, with parameter groups: no weight decay on biases and normalisation,
+per-layer learning-rate multipliers (Caffe's ``lr_mult``) and frozen layers (fastai's ``freeze_to``).
 
-import math
+>>> optimizer = build_optimizer(model, OptimConfig(optimizer="adamw", lr=1e-3))   # doctest: +SKIP
+"""
 
 import torch
 from torch import nn
 
 from striate.errors import ConfigError, did_you_mean
 
-OPTIMIZERS = ("sgd",)
-SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 
 
-def build_optimizer(model: nn.Module, name: str, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                    weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """An optimizer over the model's trainable parameters.
+def no_decay_names(model: nn.Module) -> set[str]:
+    """Names of the parameters that should not be decayed: every bias and every normalisation parameter."""
+    names = set()
+    for module_name, module in model.named_modules():
+        for name, _ in module.named_parameters(recurse=False):
+            full = f"{module_name}.{name}" if module_name else name
+            if name == "bias" or isinstance(module, NORM_TYPES):
+                names.add(full)
+    return names
 
-    >>> optimizer = build_optimizer(model, "sgd", lr=0.05, momentum=0.9)   # doctest: +SKIP
+
+def layers_with_parameters(model: nn.Module) -> list[str]:
+    """Names of the modules that own parameters, in definition order (the 'layers' of freeze_to)."""
+    return [name for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))]
+
+
+def freeze_layers(model: nn.Module, prefixes: list[str], freeze_to: int = 0) -> list[str]:
+    """Set ``requires_grad=False`` on parameters under ``prefixes`` and on the first ``freeze_to`` layers.
+
+    Returns the frozen parameter names. An unknown prefix is an error (it would silently freeze nothing).
     """
-    params = [p for p in model.parameters() if p.requires_grad]
-    if name == "sgd":
-        if nesterov and momentum <= 0:
-            raise ConfigError("optim.nesterov needs optim.momentum > 0 (e.g. 0.9)")
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
-    raise ConfigError(f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)}; expected one of {OPTIMIZERS}")
+    layers = layers_with_parameters(model)
+    if freeze_to > len(layers):
+        raise ConfigError(f"optim.freeze_to is {freeze_to} but the model has only {len(layers)} layers with parameters")
+    prefixes = list(prefixes) + layers[:freeze_to]
+    names = [name for name, _ in model.named_parameters()]
+    for prefix in prefixes:
+        if not any(_under(name, prefix) for name in names):
+            raise ConfigError(f"optim.freeze: no parameter under '{prefix}'{did_you_mean(prefix, layers)}; "
+                              f"layers are {layers}")
+    frozen = []
+    for name, parameter in model.named_parameters():
+        if any(_under(name, prefix) for prefix in prefixes):
+            parameter.requires_grad_(False)
+            frozen.append(name)
+    return frozen
 
 
-def build_schedule(optimizer: torch.optim.Optimizer, name: str, total_steps: int):
-    """A per-step learning-rate schedule (call ``.step()`` after each optimizer step)."""
-    if name == "constant":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    if name == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
-        )
-    raise ConfigError(f"unknown schedule '{name}'{did_you_mean(name, SCHEDULES)}; expected one of {SCHEDULES}")
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def parameter_groups(model: nn.Module, lr: float, weight_decay: float, lr_mult: dict | None = None,
+                     no_decay_bias_norm: bool = True) -> list[dict]:
+    """Trainable parameters grouped by (learning rate, weight decay).
+
+    ``lr_mult`` maps a name prefix to a multiplier; the longest matching prefix wins. Each group carries
+    ``lr_mult`` and ``decay`` (whether L2/L1 apply) so schedules and penalties can use them.
+    """
+    lr_mult = _flatten(lr_mult or {})
+    names = [name for name, _ in model.named_parameters()]
+    for prefix in lr_mult:
+        if not any(_under(name, prefix) for name in names):
+            raise ConfigError(f"optim.lr_mult: no parameter under '{prefix}'{did_you_mean(prefix, layers_with_parameters(model))}")
+    skip = no_decay_names(model) if no_decay_bias_norm else set()
+    groups: dict[tuple[float, bool], dict] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        matches = [prefix for prefix in lr_mult if _under(name, prefix)]
+        mult = float(lr_mult[max(matches, key=len)]) if matches else 1.0
+        decay = name not in skip
+        group = groups.setdefault((mult, decay), {"params": [], "names": [], "lr": lr * mult, "lr_mult": mult,
+                                                  "weight_decay": weight_decay if decay else 0.0, "decay": decay})
+        group["params"].append(parameter)
+        group["names"].append(name)
+    if not groups:
+        raise ConfigError("every parameter is frozen: nothing to train; freeze fewer layers (optim.freeze, optim.freeze_to)")
+    return list(groups.values())
+
+
+def _flatten(mapping: dict, prefix: str = "") -> dict:
+    """{'features': {'conv1': 0.1}} (as '--optim.lr_mult.features.conv1 0.1' makes it) -> {'features.conv1': 0.1}."""
+    flat = {}
+    for key, value in mapping.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(_flatten(value, name) if isinstance(value, dict) else {name: value})
+    return flat
+
+
+def build_optimizer(model: nn.Module, optim) -> torch.optim.Optimizer:
+    """The optimizer ``optim.optimizer`` (an :class:`OptimConfig`) over the model's parameter groups.
+
+    Formulas (g: gradient, with L2 added to it except for adamw):
+      sgd       w -= lr*g                    momentum  v = mu*v + g; w -= lr*v
+      nesterov  v = mu*v + g; w -= lr*(g + mu*v)
+      adagrad   s += g^2; w -= lr*g/(sqrt(s)+eps)
+      rmsprop   s = a*s + (1-a)*g^2; w -= lr*g/(sqrt(s)+eps)
+      adam      Kingma and Ba 2015, bias-corrected moments; adamw: decay decoupled (Loshchilov and Hutter 2019)
+    """
+    name = optim.optimizer
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)}; expected one of {OPTIMIZERS}")
+    groups = parameter_groups(model, optim.lr, optim.weight_decay, optim.lr_mult, optim.no_decay_bias_norm)
+    for group in groups:
+        del group["names"]
+    if name in ("sgd", "momentum", "nesterov"):
+        nesterov = optim.nesterov or name == "nesterov"
+        momentum = optim.momentum if name != "sgd" or optim.momentum else 0.0
+        if (nesterov or name == "momentum") and momentum <= 0:
+            raise ConfigError(f"optimizer '{name}' needs optim.momentum > 0 (e.g. 0.9)")
+        return torch.optim.SGD(groups, lr=optim.lr, momentum=momentum, nesterov=nesterov)
+    if name == "adagrad":
+        return torch.optim.Adagrad(groups, lr=optim.lr, eps=optim.eps)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=optim.lr, alpha=optim.rms_decay, eps=optim.eps)
+    betas = tuple(float(b) for b in optim.betas)
+    if len(betas) != 2:
+        raise ConfigError(f"optim.betas needs two numbers (e.g. [0.9, 0.999]), got {optim.betas}")
+    kind = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    return kind(groups, lr=optim.lr, betas=betas, eps=optim.eps)

@@ -11,6 +11,7 @@ these choices: how many bottom layers to copy, and whether to freeze them or fin
 import time
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from striate.transfer.freeze import (build_transfer_optimizer, freeze_layers, freeze_stages, trainable_parameters,
@@ -52,7 +53,9 @@ def train_model(model: nn.Module, prepared, config, device, plan: FineTunePlan |
     returns the history, the test figures of the final weights, seconds and trainable parameters."""
     from striate.pipeline import make_loader
     from striate.train.loop import evaluate, fit
-    from striate.train.optim import build_schedule
+    from striate.train.distributed import World
+    from striate.train.runner import step_options
+    from striate.train.schedules import build_schedule
 
     plan = plan or FineTunePlan()
     model.to(device).train()
@@ -62,20 +65,23 @@ def train_model(model: nn.Module, prepared, config, device, plan: FineTunePlan |
     splits, num_classes = prepared.splits, len(prepared.splits["train"].class_names)
     train_loader = make_loader(splits["train"], prepared.preprocess, config, device, train=True)
     val_loader = make_loader(splits["val"], prepared.preprocess, config, device, train=False)
-    schedule = build_schedule(optimizer, config.optim.schedule, config.optim.epochs * len(train_loader))
+    schedule = build_schedule(optimizer, config.optim, len(train_loader))
 
     def epoch_done(figures: dict) -> None:
         figures["trainable_parameters"] = trainable_parameters(model)
         if plan.unfreeze_at and figures["epoch"] == plan.unfreeze_at - 1:
             unfreeze(model)  # the next epoch trains everything
+        schedule.observe(figures.get(config.optim.watch))
         if on_epoch is not None:
             on_epoch(figures)
 
     started = time.perf_counter()
+    options = step_options(config, optimizer, torch.device(device), World())  # loss, precision, clipping, L1
     history = fit(model, optimizer, train_loader, val_loader, config.optim.epochs, schedule, num_classes,
-                  on_epoch=epoch_done)
+                  on_epoch=epoch_done, options=options)
     seconds = time.perf_counter() - started
-    test = evaluate(model, make_loader(splits["test"], prepared.preprocess, config, device, train=False), num_classes)
+    test = evaluate(model, make_loader(splits["test"], prepared.preprocess, config, device, train=False), num_classes,
+                    options.loss_fn, options)
     return {"history": history, "test": test, "seconds": seconds, "trainable_parameters": trainable,
             "frozen": frozen}
 
@@ -121,6 +127,8 @@ def _write_run(model, model_args, prepared, config, device, plan, recipe_name, s
     from striate.pipeline import _finish, _write_run_files
     from striate.runs import RunPaths, new_run_dir
     from striate.train.checkpoint import atomic_write_bytes, save_weights
+    from striate.train.runner import _better
+    from striate.train.schedules import monitor_mode
 
     paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
     preprocess = prepared.preprocess
@@ -133,16 +141,17 @@ def _write_run(model, model_args, prepared, config, device, plan, recipe_name, s
             "preprocess": figures, "data": {"source": config.data.source, "path": config.data.path},
             "transfer": {"source": source, "plan": vars(plan)}}
     _write_run_files(paths, config, meta)
-    best = {"val_accuracy": -1.0, "epoch": 0}
+    best = {"value": None, "epoch": 0}
+    mode = monitor_mode(config.optim.watch)
 
     def on_epoch(figures: dict) -> None:
         with paths.metrics.open("a") as file:
             file.write(json.dumps(figures) + "\n")
         save_weights(paths.weights("last"), model.state_dict())
-        if not figures["val_accuracy"] <= best["val_accuracy"]:
-            best.update(val_accuracy=figures["val_accuracy"], epoch=figures["epoch"])
+        if _better(figures.get(config.optim.watch), best["value"], mode):
+            best.update(value=figures.get(config.optim.watch), epoch=figures["epoch"])
             save_weights(paths.weights("best"), model.state_dict())
 
     result = train_model(model, prepared, config, device, plan, on_epoch)
-    finished = _finish(paths, model, prepared.splits, preprocess, config, device, result["history"], best)
+    finished = _finish(paths, model, prepared.splits, preprocess, config, device, best)
     return {**finished, "trainable_parameters": result["trainable_parameters"], "frozen": result["frozen"]}

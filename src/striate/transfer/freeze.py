@@ -9,8 +9,9 @@ Frozen parameters keep ``requires_grad=False`` and so never get a gradient; the 
 them (plain SGD skips parameters without a gradient), so they can be un-frozen mid-run and follow the
 schedule from then on. Frozen batch-norm layers keep their running statistics (eval mode in forward).
 
-Kept small on purpose: when the training engine grows frozen layers and per-layer learning rates
-(striate.train), this module should call it.
+The freezing itself is the training engine's (``striate.train.optim.freeze_layers``); this module adds
+layer ranges, stages, frozen batch norms, and an optimizer that keeps the frozen parameters so that
+they can be un-frozen mid-run (the engine's optimizer holds only the trainable ones).
 
 >>> frozen = freeze_stages(model, 2)          # doctest: +SKIP
 >>> frozen = freeze_layers(model, "conv1..conv3")   # doctest: +SKIP
@@ -80,13 +81,15 @@ def _keep_statistics(module: nn.Module, _inputs) -> None:
 
 def _freeze_modules(model: nn.Module, names: list[str]) -> list[str]:
     """Freeze the named body layers; returns the names of the frozen parameters."""
-    frozen = []
+    from striate.train.optim import freeze_layers as freeze_prefixes
+
+    with_weights = [f"features.{name}" for name in names if _has_weights(model.features.get_submodule(name))]
+    frozen = freeze_prefixes(model, with_weights)  # the training engine's freezing: requires_grad off
+    for parameter in model.parameters():
+        if not parameter.requires_grad:
+            parameter.grad = None
     for name in names:
         module = model.features.get_submodule(name)
-        for parameter_name, parameter in module.named_parameters():
-            parameter.requires_grad_(False)
-            parameter.grad = None
-            frozen.append(f"features.{name}.{parameter_name}")
         for norm in (m for m in module.modules() if _is_norm(m)):
             norm.striate_frozen_hook = norm.register_forward_pre_hook(_keep_statistics)
     return frozen
@@ -125,16 +128,17 @@ def param_groups(model: nn.Module, lr: float, body_lr_scale: float = 1.0) -> lis
     and the head (``lr``)."""
     head = {id(p) for p in model.head.parameters()}
     body = [p for p in model.parameters() if id(p) not in head]
-    return [{"params": body, "lr": lr * body_lr_scale, "name": "body"},
-            {"params": list(model.head.parameters()), "lr": lr, "name": "head"}]
+    return [{"params": body, "lr": lr * body_lr_scale, "lr_mult": body_lr_scale, "name": "body"},
+            {"params": list(model.head.parameters()), "lr": lr, "lr_mult": 1.0, "name": "head"}]
 
 
 def build_transfer_optimizer(model: nn.Module, optim, body_lr_scale: float = 1.0) -> torch.optim.Optimizer:
     """SGD over the body and head groups, with ``optim``'s momentum and weight decay (an OptimConfig)."""
-    if optim.optimizer != "sgd":
+    if optim.optimizer not in ("sgd", "momentum", "nesterov"):
         raise ConfigError(f"fine-tuning uses optim.optimizer: sgd for now (got '{optim.optimizer}')")
+    nesterov = optim.nesterov or optim.optimizer == "nesterov"
     return torch.optim.SGD(param_groups(model, optim.lr, body_lr_scale), lr=optim.lr,
-                           momentum=optim.momentum, nesterov=optim.nesterov, weight_decay=optim.weight_decay)
+                           momentum=optim.momentum, nesterov=nesterov, weight_decay=optim.weight_decay)
 
 
 def copy_bottom_stages(source: nn.Module, target: nn.Module, count: int) -> list[str]:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The benchmark's own environment for the Keras peer: real Keras 3 on its torch backend, kept apart
+# from striate (never a striate dependency). torch is not downloaded again: the venv sees the torch
+# already installed next to striate through a .pth file, after its own packages.
+#
+#   bash bench/setup_bench_venv.sh [VENV_DIR]        (default /work/bench-venv)
+set -euo pipefail
+VENV="${1:-/work/bench-venv}"
+PYTHON="${PYTHON:-/work/main/.venv/bin/python}"
+if [ ! -x "$VENV/bin/python" ]; then
+  BASE="$("$PYTHON" -c 'import sys; print(sys._base_executable)')"
+  "$BASE" -m venv "$VENV"
+fi
+TORCH_SITE="$("$PYTHON" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')"
+SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+# only torch (and what it needs) is taken from there; everything Keras needs is installed here
+echo "$TORCH_SITE" > "$SITE/zz-shared-torch.pth"
+if ! KERAS_BACKEND=torch "$VENV/bin/python" -c 'import keras' 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --ignore-installed keras
+fi
+KERAS_BACKEND=torch "$VENV/bin/python" -c 'import keras, torch; print("keras", keras.__version__, "backend", keras.backend.backend(), "torch", torch.__version__)'

@@ -1,0 +1,191 @@
+"""One training session around :func:`fit`: optimizer, schedule and step options from the config, the
+per-step and per-epoch hooks (logs, best weights, checkpoints, plateau, early stopping), and exact resume.
+
+The checkpoint (RUN/checkpoint.safetensors) holds the weights, optimizer, schedule and loss-scaler states,
+the loop position, the best figure, early stopping and every random generator's state; it is written
+after each epoch (and every ``run.checkpoint_every`` steps), atomically.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from torch import nn
+
+from striate.errors import ConfigError, TrainingDivergedError
+from striate.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
+from striate.train.distributed import World, sum_over_ranks, wrap_model
+from striate.train.logs import RunLog, truncate_logs
+from striate.train.loop import LoopState, StepOptions, fit
+from striate.train.losses import build_loss
+from striate.train.optim import build_optimizer, freeze_layers
+from striate.train.progress import make_progress
+from striate.train.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
+from striate.train.schedules import build_schedule, monitor_mode
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+MONITORS = ("val_accuracy", "val_loss", "val_top5_error", "train_loss", "train_accuracy")
+
+
+def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
+    """Dropout rate, frozen layers and memory format, as the config says."""
+    optim, run = config.optim, config.run
+    if optim.dropout_rate is not None:
+        set_dropout_rate(model, optim.dropout_rate)
+    if optim.freeze or optim.freeze_to:
+        freeze_layers(model, optim.freeze, optim.freeze_to)
+    if run.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model.to(device)
+
+
+def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.device) -> None:
+    """Raise ConfigError for any bad training setting, before the run directory is made."""
+    run, optim = config.run, config.optim
+    if run.precision not in PRECISIONS:
+        raise ConfigError(f"unknown run.precision '{run.precision}'; expected one of {list(PRECISIONS)}")
+    if run.precision == "fp16" and device.type != "cuda":
+        raise ConfigError("run.precision fp16 needs a CUDA GPU (loss scaling); on a CPU use bf16 or fp32")
+    if optim.watch not in MONITORS:
+        raise ConfigError(f"unknown optim.watch '{optim.watch}'; expected one of {MONITORS}")
+    build_loss(optim.loss, optim.label_smoothing)
+    build_schedule(build_optimizer(model, optim), optim, steps_per_epoch)
+
+
+def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device, world: World) -> StepOptions:
+    run, optim = config.run, config.optim
+    return StepOptions(
+        loss_fn=build_loss(optim.loss, optim.label_smoothing), l1=optim.l1,
+        l1_parameters=decayed_parameters(optimizer) if optim.no_decay_bias_norm else
+        [p for group in optimizer.param_groups for p in group["params"]],
+        clip_grad_norm=optim.clip_grad_norm, autocast_dtype=PRECISIONS[run.precision],
+        scaler=torch.amp.GradScaler("cuda") if run.precision == "fp16" else None,
+        channels_last=run.channels_last, reduce=sum_over_ranks if world.enabled else None)
+
+
+def rng_states() -> dict:
+    python = random.getstate()
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": [python[0], list(python[1]), python[2]],
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(tuple(states["numpy"]))
+    random.setstate((states["python"][0], tuple(states["python"][1]), states["python"][2]))
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_classes: int,
+                 world: World = World(), stream=None, resume: bool = False,
+                 make_monitor: Callable | None = None) -> tuple[list[dict], dict]:
+    """Train ``model`` (already prepared and on its device) as ``config`` says, writing logs, weights and
+    checkpoints into ``paths`` (a RunPaths); with ``resume``, continue from its checkpoint.
+    ``make_monitor(model, optimizer)`` may return a layer monitor (``epoch_figures()``, ``close()``) whose
+    figures join each epoch's. Returns the history of the epochs trained here and the best figure."""
+    optim = config.optim
+    optimizer = build_optimizer(model, optim)
+    schedule = build_schedule(optimizer, optim, len(train_loader))
+    device = next(model.parameters()).device
+    options = step_options(config, optimizer, device, world)
+    options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
+    early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.watch))
+    state, best = LoopState(), {"value": None, "epoch": 0}
+    if resume:
+        state, best = _restore(load_checkpoint(paths.checkpoint), model, optimizer, schedule, options, early)
+        if world.is_main:
+            truncate_logs(paths.root, state.epoch - 1, state.step)
+    trained = torch.compile(model) if config.run.compile else model
+    trained = wrap_model(trained, world, device)
+    log = RunLog(paths.root, config.run.tensorboard) if world.is_main else None
+    monitor = make_monitor(model, optimizer) if make_monitor is not None else None
+    progress = make_progress(config.run.progress if world.is_main else "off", optim.epochs, len(train_loader), stream)
+
+    def save_state() -> None:
+        if world.is_main:
+            log.flush_steps()
+            save_checkpoint(paths.checkpoint, _checkpoint(model, optimizer, schedule, options, early, state, best))
+
+    def on_step(figures: dict) -> None:
+        if log is not None:
+            log.step(figures["step"], state.epoch, figures["lr"], figures["loss"])
+        progress.on_step(figures)
+        if config.run.checkpoint_every and figures["step"] % config.run.checkpoint_every == 0:
+            save_state()
+
+    def on_epoch(figures: dict) -> bool:
+        value = figures.get(optim.watch)
+        if monitor is not None:
+            _record_monitor(monitor, figures, world)
+        if world.is_main:
+            log.epoch(figures)
+            save_weights(paths.weights("last"), model.state_dict())
+        if _better(value, best["value"], monitor_mode(optim.watch)):
+            best.update(value=value, epoch=figures["epoch"])
+            if world.is_main:
+                save_weights(paths.weights("best"), model.state_dict())
+        schedule.observe(value)
+        stop = early.update(value)
+        save_state()
+        progress.on_epoch(figures)
+        return stop
+
+    try:
+        history = fit(trained, optimizer, train_loader, val_loader, optim.epochs, schedule, num_classes,
+                      on_step=on_step, on_epoch=on_epoch, options=options, state=state,
+                      loss_fn=build_loss(optim.loss))
+    except TrainingDivergedError as error:
+        raise TrainingDivergedError(f"{error}. {_last_good(paths)}") from None
+    finally:
+        progress.close()
+        if log is not None:
+            log.close()
+        if monitor is not None:
+            monitor.close()
+    return history, best
+
+
+def _record_monitor(monitor, figures: dict, world: World) -> None:
+    """Add the epoch's layer statistics to its figures and warn (on stderr) about those out of range."""
+    import sys
+
+    figures.update(monitor.epoch_figures())
+    for line in figures.get("monitor_warnings", []) if world.is_main else []:
+        print(f"warning: epoch {figures['epoch']}: {line}", file=sys.stderr)
+
+
+def _checkpoint(model, optimizer, schedule, options: StepOptions, early, state: LoopState, best: dict) -> dict:
+    """Everything an exact resume needs (see :func:`_restore`)."""
+    return {"format": 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(), "scaler": options.scaler.state_dict() if options.scaler else None,
+            "early_stop": early.state_dict(), "loop": asdict(state), "best": best, "rng": rng_states()}
+
+
+def _better(value, best, mode: str) -> bool:
+    if value is None or value != value:  # no validation figure (NaN): the latest weights count as the best
+        return True
+    if best is None or best != best:
+        return True
+    return value > best if mode == "max" else value < best
+
+
+def _last_good(paths) -> str:
+    if not paths.checkpoint.exists():
+        return "No checkpoint was written yet: nothing to resume; fix the cause and train again"
+    saved = load_checkpoint(paths.checkpoint)["loop"]
+    return (f"The last good checkpoint, {paths.checkpoint} (epoch {saved['epoch'] - (saved['batch'] == 0)}, "
+            f"step {saved['step']}), is untouched: fix the cause and resume with 'striate train --resume {paths.root}'")
+
+
+def _restore(checkpoint: dict, model, optimizer, schedule, options: StepOptions, early) -> tuple[LoopState, dict]:
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    schedule.load_state_dict(checkpoint["schedule"])
+    if options.scaler is not None and checkpoint["scaler"]:
+        options.scaler.load_state_dict(checkpoint["scaler"])
+    early.load_state_dict(checkpoint["early_stop"])
+    set_rng_states(checkpoint["rng"])
+    return LoopState(**checkpoint["loop"]), dict(checkpoint["best"])
