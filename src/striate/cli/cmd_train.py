@@ -37,6 +37,10 @@ def run(args) -> int:
     from striate.diagnose.advice import advise_history, format_advice
 
     print(format_advice(advise_history(result["history"])))
+    if config.run.report:
+        from striate.visualize.report import write_report
+
+        print(f"report written to {write_report(result['run_dir'])}")
     return 0
 
 

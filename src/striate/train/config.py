@@ -91,6 +91,7 @@ class RunConfig:
     tensorboard: bool = False  # write TensorBoard event files to RUN/tensorboard (needs the tensorboard package)
     monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
     monitor_every: int = 10  # with monitor on, measure one training step in this many
+    report: bool = False  # write the HTML run report (report.html) at the end; '--report' sets it
 
 
 @dataclass

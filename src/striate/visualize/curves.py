@@ -1,0 +1,91 @@
+"""Training curves: loss and accuracy, training against validation, per epoch; the
+learning rate per step when the run recorded it (per epoch otherwise).
+
+>>> history = read_metrics("runs/lenet5-mnist")                          # doctest: +SKIP
+>>> plot_training_curves(history, "curves.png", read_step_records("runs/lenet5-mnist"))  # doctest: +SKIP
+"""
+
+import json
+from pathlib import Path
+
+from striate.errors import RunError
+from striate.visualize.figure import new_figure, save_figure
+
+# files in a run directory that may hold one JSON record per optimisation step
+STEP_FILES = ("steps.jsonl", "step_metrics.jsonl")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise RunError(f"{path}, line {number}: corrupt JSON ({error}); the run's metrics file is damaged") from None
+    return records
+
+
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    """The run's per-epoch figures (metrics.jsonl), oldest first; raises RunError when absent."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no metrics.jsonl: train the run first ('striate train') or give a run directory")
+    return [record for record in _read_jsonl(path) if "epoch" in record]
+
+
+def read_step_records(run_dir: str | Path) -> list[dict]:
+    """Per-step records with a learning rate (``{"step": .., "lr": ..}``) when the run wrote them, else []."""
+    for name in STEP_FILES:
+        path = Path(run_dir) / name
+        if path.is_file():
+            return [r for r in _read_jsonl(path) if "step" in r and "lr" in r]
+    return []
+
+
+def _plot_pair(axis, history: list[dict], key: str, label: str, scale: float = 1.0) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [record["epoch"] for record in history]
+    for split, style in (("train", "-o"), ("val", "-s")):
+        values = [record.get(f"{split}_{key}") for record in history]
+        points = [(e, v * scale) for e, v in zip(epochs, values) if v is not None]
+        if points:
+            axis.plot(*zip(*points), style, markersize=3, label="training" if split == "train" else "validation")
+    axis.set_xlabel("epoch")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel(label)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+
+
+def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict] | None = None) -> Path:
+    """Loss, accuracy and learning rate in three panels; returns ``path``.
+
+    ``history`` holds per-epoch dicts as ``fit`` returns them (``train_loss``, ``val_loss``,
+    ``train_accuracy``, ``val_accuracy``, ``lr``); ``steps`` optional per-step ``{"step", "lr"}``.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if not history:
+        raise RunError("no epochs recorded: the run has no figures to plot yet")
+    figure, axes = new_figure(3, 1, width=13.5, height=3.6)
+    _plot_pair(axes[0, 0], history, "loss", "cross-entropy loss")
+    axes[0, 0].set_title("loss")
+    _plot_pair(axes[0, 1], history, "accuracy", "accuracy (%)", scale=100.0)
+    axes[0, 1].set_title("accuracy")
+    lr_axis = axes[0, 2]
+    if steps:
+        lr_axis.plot([s["step"] for s in steps], [s["lr"] for s in steps], "-", linewidth=1.2)
+        lr_axis.set_xlabel("step")
+        lr_axis.set_title("learning rate per step")
+    else:
+        lr_axis.plot([r["epoch"] for r in history], [r.get("lr", float("nan")) for r in history], "-o", markersize=3)
+        lr_axis.set_xlabel("epoch")
+        lr_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        lr_axis.set_title("learning rate (start of each epoch)")
+    lr_axis.set_ylabel("learning rate")
+    lr_axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return save_figure(figure, path)

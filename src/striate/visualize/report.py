@@ -1,0 +1,65 @@
+"""The run report: one self-contained HTML file (images embedded as data URIs, no network access,
+opens from disk) with the configuration, model summary, curves, final figures, confusion matrix,
+top losses, filters, feature maps, top patches, layer monitors and the bias/variance verdict.
+
+>>> write_report("runs/lenet5-mnist")            # doctest: +SKIP
+PosixPath('runs/lenet5-mnist/report.html')
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+from striate.errors import StriateError
+from striate.train.checkpoint import atomic_write_bytes
+from striate.visualize import report_html as h
+
+REPORT_NAME = "report.html"
+
+
+def _read_summary(run_dir: Path) -> dict:
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return {}
+
+
+def build_sections(run_dir: str | Path, weights: str = "best", data_path: str | None = None) -> list[h.Section]:
+    """Every section of the report, in page order."""
+    from striate.train.loop import evaluate
+    from striate.visualize.curves import read_metrics, read_step_records
+    from striate.visualize.report_sections import SECTIONS, ReportContext
+    from striate.visualize.run_data import open_run
+
+    run_dir = Path(run_dir)
+    run = open_run(run_dir, weights, data_path)
+    with tempfile.TemporaryDirectory(prefix="striate-report-") as scratch:
+        context = ReportContext(run, read_metrics(run_dir), read_step_records(run_dir), _read_summary(run_dir), Path(scratch))
+        context.evaluation = evaluate(run.model, run.loader(), len(run.class_names))
+        return [_build_one(builder, context) for builder in SECTIONS]
+
+
+def _build_one(builder, context) -> h.Section:
+    """A section, or a note saying why it could not be drawn (a bad input, never a hidden bug)."""
+    try:
+        return builder(context)
+    except StriateError as error:
+        title = builder.__name__.replace("_", " ").capitalize()
+        return h.Section(builder.__name__.replace("_", "-"), title, [h.note(f"{title} could not be drawn: {error}")])
+
+
+def write_report(run_dir: str | Path, out_path: str | Path | None = None, weights: str = "best",
+                 data_path: str | None = None) -> Path:
+    """Write the report of ``run_dir`` (default ``run_dir/report.html``) atomically; returns its path."""
+    run_dir = Path(run_dir)
+    out_path = Path(out_path) if out_path else run_dir / REPORT_NAME
+    sections = build_sections(run_dir, weights, data_path)
+    name = run_dir.resolve().name
+    from striate import __version__
+
+    page = h.render_page(f"striate run report: {name}", f"{run_dir} · {weights} weights · striate {__version__}", sections)
+    atomic_write_bytes(out_path, page.encode("utf-8"))
+    return out_path
