@@ -20,9 +20,9 @@ def test_curves_picture_decodes_with_and_without_step_records(tiny_run, tmp_path
     history = read_metrics(tiny_run)
     width, height = decode_png(plot_training_curves(history, tmp_path / "a.png"))
     assert width > 600 and height > 150
-    (tmp_path / "steps.jsonl").write_text("".join(json.dumps({"step": s, "lr": 0.1 / s}) + "\n" for s in range(1, 30)))
+    (tmp_path / "steps.csv").write_text("step,epoch,lr,loss\n" + "".join(f"{s},1,{0.1 / s},1.0\n" for s in range(1, 30)))
     steps = read_step_records(tmp_path)
-    assert len(steps) == 29 and steps[4] == {"step": 5, "lr": 0.02}
+    assert len(steps) == 29 and steps[4]["step"] == 5 and steps[4]["lr"] == 0.02
     decode_png(plot_training_curves(history, tmp_path / "b.png", steps))
 
 
@@ -55,3 +55,10 @@ def test_monitor_picture_decodes(tmp_path):
              "update_ratio": {"conv1": [(1, 1e-3), (2, 2e-3)], "fc": [(1, 1e-2), (2, 5e-3)]}}
     width, height = decode_png(plot_monitors(table, tmp_path / "monitors.png"))
     assert width > 600 and height > 150
+
+
+def test_step_records_come_from_the_training_log(tiny_run):
+    steps = read_step_records(tiny_run)
+    history = read_metrics(tiny_run)
+    assert steps and steps[-1]["step"] == history[-1]["step"]
+    assert steps[0]["lr"] == history[0]["lr"]

@@ -25,6 +25,8 @@ def run(args) -> int:
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
+        if config.data.task != "classification":  # keypoints, segmentation, autoencoder
+            return _run_task(config, recipe_name)
         if config.data.folds > 1:  # k-fold cross-validation: --folds K
             return _cross_validate(config, recipe_name)
         result = train_from_config(config, recipe_name)
@@ -41,6 +43,17 @@ def run(args) -> int:
         from striate.visualize.report import write_report
 
         print(f"report written to {write_report(result['run_dir'])}")
+    return 0
+
+
+def _run_task(config, recipe_name: str) -> int:
+    from striate.tasks.pipeline import format_task_figures, train_task_from_config
+
+    result = train_task_from_config(config, recipe_name)
+    summary = result["summary"]
+    print(f"test {format_task_figures(result['test'])} on {result['test']['count']} images "
+          f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
+    print(f"run saved to {result['run_dir']} (predictions in {summary['picture']})")
     return 0
 
 

@@ -5,14 +5,15 @@ learning rate per step when the run recorded it (per epoch otherwise).
 >>> plot_training_curves(history, "curves.png", read_step_records("runs/lenet5-mnist"))  # doctest: +SKIP
 """
 
+import csv
 import json
 from pathlib import Path
 
 from striate.errors import RunError
 from striate.visualize.figure import new_figure, save_figure
 
-# files in a run directory that may hold one JSON record per optimisation step
-STEP_FILES = ("steps.jsonl", "step_metrics.jsonl")
+# the run's per-step log (written by striate.train.logs): step, epoch, lr, loss
+STEP_FILE = "steps.csv"
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -36,12 +37,16 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
 
 
 def read_step_records(run_dir: str | Path) -> list[dict]:
-    """Per-step records with a learning rate (``{"step": .., "lr": ..}``) when the run wrote them, else []."""
-    for name in STEP_FILES:
-        path = Path(run_dir) / name
-        if path.is_file():
-            return [r for r in _read_jsonl(path) if "step" in r and "lr" in r]
-    return []
+    """Per-step records (``{"step": .., "lr": .., ...}``) from the run's steps.csv, or [] when it has none."""
+    path = Path(run_dir) / STEP_FILE
+    if not path.is_file():
+        return []
+    try:
+        with path.open(newline="") as file:
+            return [{key: float(value) for key, value in row.items()} | {"step": int(row["step"])}
+                    for row in csv.DictReader(file)]
+    except (KeyError, ValueError, TypeError) as error:
+        raise RunError(f"{path}: damaged step log ({error}); expected columns step, epoch, lr, loss") from None
 
 
 def _plot_pair(axis, history: list[dict], key: str, label: str, scale: float = 1.0) -> None:
