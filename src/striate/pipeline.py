@@ -22,6 +22,7 @@ import striate
 from striate.data import DeviceLoader, ImageSet, fit_to_size, load_source, make_splits
 from striate.data.augment import build_augment
 from striate.data.preprocess import ARRAYS_FILE, fit_preprocess, make_normalizer, split_arrays
+from striate.data.sources import select_classes
 from striate.errors import ConfigError, RunError
 from striate.layers import init_weights
 from striate.models import create_model
@@ -63,13 +64,15 @@ def prepare_data(config: Config) -> PreparedData:
     """Load the source, split it (seeded, stratified), fit images to the input size, and measure
     the normalisation on the training split only."""
     data = config.data
+    if data.loader == "streaming" and data.classes:
+        raise ConfigError("data.classes works with data.loader: device only; drop data.classes or use the device loader")
     if data.loader == "streaming":  # image folders stay on disk; worker processes decode them per batch
         from striate.data.fileset import prepare_streaming
 
         return PreparedData(*prepare_streaming(data))
     if data.loader != "device":
         raise ConfigError(f"unknown data.loader '{data.loader}'; expected device or streaming")
-    raw = load_source(data.source, data.path, **source_options(config))
+    raw = select_classes(load_source(data.source, data.path, **source_options(config)), data.classes)
     native = list(raw["train"].image_shape)
     splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed, data.folds, data.fold)
     splits = {name: ImageSet(fit_to_size(part.images, data.input_size, data.fit), part.labels, part.class_names)
@@ -220,8 +223,8 @@ def held_out_split(config: Config, preprocess: dict, data_path: str | None = Non
 
     data = config.data
     source, path = (infer_source(data_path), data_path) if data_path else (data.source, data.path)
-    splits = make_splits(load_source(source, path, **source_options(config)), data.val_fraction, data.test_fraction,
-                         data.split_seed)
+    splits = make_splits(select_classes(load_source(source, path, **source_options(config)), data.classes),
+                         data.val_fraction, data.test_fraction, data.split_seed)
     test = splits["test"]
     if test.image_shape[0] != preprocess["channels"]:
         from striate.errors import DataError

@@ -74,7 +74,7 @@ def test_a_module_called_twice_adds_up_its_work():
     assert row.rf_size == 5  # the last call's field
 
 
-@pytest.mark.parametrize("name", [n for n in __import__("striate").list_models()])
+@pytest.mark.parametrize("name", [n for n in __import__("striate").list_models("classification")])
 def test_summary_runs_on_every_registered_model(name):
     """On the meta device: totals agree with the model, the fields grow along the main path."""
     import inspect as python_inspect

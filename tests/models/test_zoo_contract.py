@@ -22,7 +22,7 @@ def tiny(name):
 
 
 def models_marked():
-    return [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in list_models()]
+    return [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in list_models("classification")]
 
 
 @pytest.mark.parametrize("name", models_marked())

@@ -1,4 +1,4 @@
-"""striate data download|info|preview"""
+"""striate data download|info|preview|make-mnist-canvas|make-keypoint-dots"""
 
 from striate.errors import ConfigError
 
@@ -24,6 +24,9 @@ def register(subparsers) -> None:
     preview.add_argument("--variants", type=int, default=7, help="augmented versions of each (default 7)")
     preview.add_argument("--seed", type=int, default=0)
     preview.set_defaults(func=run_preview)
+    from striate.cli.data_make import register_make
+
+    register_make(commands)  # make-mnist-canvas, make-keypoint-dots
     parser.set_defaults(accepts_overrides=True)
 
 

@@ -3,7 +3,8 @@
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("predict", help="classify image files (PNG, JPEG, BMP, NPY) with a trained run")
-    parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train'")
+    parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train' (or a classifier "
+                                                       "folder made by 'striate transfer linear')")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
     parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
@@ -13,6 +14,12 @@ def register(subparsers) -> None:
 
 def predict_files(run_dir: str, paths: list[str], top_k: int, weights: str = "best") -> list[dict]:
     """Top-k classes and probabilities for each image file (through :class:`striate.export.Predictor`)."""
+    from striate.transfer.linear import is_classifier_dir
+
+    if is_classifier_dir(run_dir):  # a linear classifier on a run's CNN codes
+        from striate.transfer.predict import predict_with_classifier
+
+        return predict_with_classifier(run_dir, paths, top_k)
     from striate.export.predictor import Predictor
 
     predictions = Predictor.from_run(run_dir, weights).predict(paths, top_k)

@@ -1,7 +1,5 @@
 """striate train [RECIPE.yaml] [--key value ...] | striate train --resume RUN"""
 
-from pathlib import Path
-
 from striate.cli.common import resolve_config, split_recipe
 
 
@@ -24,13 +22,17 @@ def run(args) -> int:
         if args.overrides:
             raise ConfigError(f"--resume continues a run as it was configured; drop {' '.join(args.overrides)}")
         result = resume_run(args.resume)
+        from pathlib import Path
+
         from striate.runs import RunPaths
         from striate.train.config import load_recipe
 
-        config = load_recipe(RunPaths(Path(args.resume)).config)  # the run's own settings (run.report)
+        config = load_recipe(RunPaths(Path(args.resume)).config)
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
+        if config.data.task != "classification":  # keypoints, segmentation, autoencoder
+            return _run_task(config, recipe_name)
         if config.data.folds > 1:  # k-fold cross-validation: --folds K
             return _cross_validate(config, recipe_name)
         result = train_from_config(config, recipe_name)
@@ -47,6 +49,17 @@ def run(args) -> int:
         from striate.visualize.report import write_report
 
         print(f"report written to {write_report(result['run_dir'])}")
+    return 0
+
+
+def _run_task(config, recipe_name: str) -> int:
+    from striate.tasks.pipeline import format_task_figures, train_task_from_config
+
+    result = train_task_from_config(config, recipe_name)
+    summary = result["summary"]
+    print(f"test {format_task_figures(result['test'])} on {result['test']['count']} images "
+          f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
+    print(f"run saved to {result['run_dir']} (predictions in {summary['picture']})")
     return 0
 
 

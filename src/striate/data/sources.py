@@ -153,6 +153,37 @@ def _fold_splits(splits: dict[str, ImageSet], test_fraction: float, seed: int, f
     return {"train": train.subset(pool[train_part]), "val": train.subset(pool[val_part]), "test": test}
 
 
+def select_classes(splits: dict[str, ImageSet], classes: list) -> dict[str, ImageSet]:
+    """Keep only ``classes`` (class names or indices) in every split, relabelled 0..k-1 in the order given;
+    an empty list keeps everything. For transfer between class subsets, e.g. MNIST digits 0-4 -> 5-9.
+
+    >>> data = {"train": ImageSet(torch.zeros(4, 1, 2, 2, dtype=torch.uint8), torch.tensor([0, 1, 2, 1]), ["a", "b", "c"])}
+    >>> kept = select_classes(data, ["c", 1])["train"]
+    >>> kept.labels.tolist(), kept.class_names
+    ([1, 0, 1], ['c', 'b'])
+    """
+    if not classes:
+        return splits
+    names = splits["train"].class_names
+    indices = []
+    for item in classes:
+        if str(item) in names:  # a name first: MNIST's class '5' is also index 5
+            indices.append(names.index(str(item)))
+        elif isinstance(item, int) and 0 <= item < len(names):
+            indices.append(item)
+        else:
+            raise DataError(f"data.classes: no class {item!r}{did_you_mean(item, names)}; the data's classes are {names}")
+    if len(set(indices)) != len(indices):
+        raise DataError(f"data.classes: {list(classes)} names a class twice; list each class once")
+    new_label = torch.full((len(names),), -1, dtype=torch.long)
+    new_label[torch.tensor(indices)] = torch.arange(len(indices))
+    selected = {}
+    for split, part in splits.items():
+        keep = torch.nonzero(new_label[part.labels] >= 0).flatten()
+        selected[split] = ImageSet(part.images[keep], new_label[part.labels[keep]], [names[i] for i in indices])
+    return selected
+
+
 def infer_source(path: str) -> str:
     """The source that can read ``path``: MNIST IDX files -> 'idx', CIFAR batches -> 'cifar', class
     sub-folders of images -> 'folder', .npz or a folder of .npy -> 'npz', .csv -> 'csv'."""

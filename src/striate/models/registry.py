@@ -12,10 +12,13 @@ from torch import nn
 from striate.errors import ModelError, did_you_mean
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_TASKS: dict[str, str] = {}  # model name -> what its output is (classification | segmentation | autoencoder)
 
 
-def register_model(name: str | None = None):
-    """Decorator that registers a builder under ``name`` (default: the function name).
+def register_model(name: str | None = None, task: str = "classification"):
+    """Decorator that registers a builder under ``name`` (default: the function name); ``task`` says what
+    the model's output is: class scores (``classification``, also keypoint regressors), per-pixel scores
+    (``segmentation``) or images (``autoencoder``).
 
     >>> @register_model("tiny_net")            # doctest: +SKIP
     ... def tiny_net(num_classes=10, in_channels=1, input_size=28): ...
@@ -26,14 +29,21 @@ def register_model(name: str | None = None):
         if key in _BUILDERS:
             raise ModelError(f"model '{key}' is already registered; choose another name")
         _BUILDERS[key] = builder
+        _TASKS[key] = task
         return builder
 
     return decorate
 
 
-def list_models() -> list[str]:
-    """The registered model names, sorted."""
-    return sorted(_BUILDERS)
+def list_models(task: str | None = None) -> list[str]:
+    """The registered model names, sorted; with ``task``, only the models of that task."""
+    return sorted(name for name in _BUILDERS if task is None or _TASKS[name] == task)
+
+
+def model_task(name: str) -> str:
+    """What the registered model ``name`` outputs (see :func:`register_model`)."""
+    get_builder(name)
+    return _TASKS[name]
 
 
 def get_builder(name: str) -> Callable[..., nn.Module]:

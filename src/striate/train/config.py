@@ -40,6 +40,9 @@ class DataConfig:
     fold: int = 0  # which fold is the validation split (set by the cross-validation driver)
     loader: str = "device"  # device (all images in memory on the device) | streaming (image folders, decoded by workers)
     workers: int = 2  # decoding processes of the streaming loader
+    classes: list = field(default_factory=list)  # keep only these classes (names or indices), relabelled 0..k-1 in order; [] keeps all
+    task: str = "classification"  # classification | keypoints | segmentation | autoencoder (docs/beyond-classification.md)
+    ignore_index: int = 255  # segmentation: mask value of unlabelled pixels, left out of the loss and the figures
 
 
 @dataclass

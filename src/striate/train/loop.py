@@ -37,6 +37,7 @@ class StepOptions:
     channels_last: bool = False  # convert 4-D inputs to NHWC
     reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # sums a tensor over DDP ranks
     loss_weight: Callable[[int], float] | None = None  # batch size -> loss multiplier (DDP's uneven last batch)
+    task: object = None  # a striate.tasks Task (keypoints, segmentation, autoencoder): its loss and meter
 
 
 def _autocast(images: torch.Tensor, options: StepOptions):
@@ -53,7 +54,7 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, opt
         images = images.contiguous(memory_format=torch.channels_last)
     with _autocast(images, options):
         outputs = model(images)
-        loss = options.loss_fn(outputs, labels)
+        loss = (options.task.loss if options.task is not None else options.loss_fn)(outputs, labels)
     objective = loss.float()
     if options.loss_weight is not None:
         objective = objective * options.loss_weight(len(labels))
@@ -72,6 +73,8 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, opt
         options.scaler.update()
     else:
         optimizer.step()
+    if options.task is not None:  # the task's meter reads the outputs
+        return {"loss": loss.detach(), "outputs": outputs.detach().float(), "count": len(labels)}
     correct = (outputs.detach().argmax(dim=1) == labels).sum()
     return {"loss": loss.detach(), "correct": correct, "count": len(labels)}
 
@@ -80,11 +83,14 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, opt
 def evaluate(model: nn.Module, batches: Batches, num_classes: int, loss_fn=F.cross_entropy,
              options: StepOptions | None = None) -> dict:
     """Loss, accuracy, top-5 error, per-class accuracy and confusion counts (rows: true class, columns:
-    predicted), accumulated batch by batch and summed over DDP ranks when ``options.reduce`` is set."""
+    predicted), accumulated batch by batch and summed over DDP ranks when ``options.reduce`` is set; with
+    ``options.task``, the figures of the task's meter (mean IoU, keypoint RMSE, ...)."""
     options = options or StepOptions()
     was_training = model.training
     model.eval()
-    meter = ClassificationMeter(num_classes)
+    task = options.task
+    meter = task.meter() if task is not None else ClassificationMeter(num_classes)
+    loss_fn = task.loss if task is not None else loss_fn
     for images, labels in batches:
         if options.channels_last and images.dim() == 4:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -93,7 +99,7 @@ def evaluate(model: nn.Module, batches: Batches, num_classes: int, loss_fn=F.cro
         outputs = outputs.float()
         meter.update(outputs, labels, float(loss_fn(outputs, labels, reduction="sum")))
     model.train(was_training)
-    if options.reduce is not None:
+    if options.reduce is not None and task is None:
         meter.load_totals(options.reduce(meter.totals()))
     return meter.result()
 
@@ -117,6 +123,8 @@ def train_epoch(model, optimizer, batches: Batches, schedule=None, options: Step
     random stream is the same as in an uninterrupted pass); stops with TrainingDivergedError on a NaN or
     infinite loss."""
     state = state if state is not None else LoopState()
+    task = options.task if options is not None else None
+    meter = task.meter() if task is not None else None  # a task's figures over the epoch
     model.train()
     started = time.perf_counter() - state.seconds
     for index, (images, labels) in enumerate(batches):
@@ -135,13 +143,23 @@ def train_epoch(model, optimizer, batches: Batches, schedule=None, options: Step
         state.step += 1
         state.batch += 1
         state.loss_sum += loss * figures["count"]
-        state.correct += int(figures["correct"])
+        if meter is not None:
+            meter.update(figures["outputs"], labels, loss * figures["count"])
+        else:
+            state.correct += int(figures["correct"])
         state.count += figures["count"]
         state.seconds = time.perf_counter() - started
         if on_step is not None:
-            on_step({"step": state.step, "loss": loss, "accuracy": state.correct / state.count, "images": state.count,
-                     "seconds": state.seconds, "lr": lr})
-    return _epoch_totals(state, options)
+            on_step({"step": state.step, "loss": loss, "images": state.count, "seconds": state.seconds, "lr": lr,
+                     **({"accuracy": state.correct / state.count} if meter is None else {})})
+    totals = _epoch_totals(state, options)
+    totals["quality"] = task_figures(meter.result()) if meter is not None else {"accuracy": totals["accuracy"]}
+    return totals
+
+
+def task_figures(result: dict) -> dict:
+    """The single-number figures of a task meter's result (mean IoU, RMSE, ...), without counts and loss."""
+    return {name: value for name, value in result.items() if isinstance(value, float) and name != "loss"}
 
 
 def _epoch_totals(state: LoopState, options: StepOptions | None) -> dict:
@@ -172,9 +190,12 @@ def fit(model, optimizer, train_loader, val_loader=None, epochs: int = 1, schedu
         lr = optimizer.param_groups[0]["lr"]
         train = train_epoch(model, optimizer, train_loader, schedule, options, state, on_step)
         figures = {"epoch": state.epoch, "step": state.step, "lr": lr, "train_loss": train["loss"],
-                   "train_accuracy": train["accuracy"], "seconds": train["seconds"],
+                   **{f"train_{name}": value for name, value in train["quality"].items()}, "seconds": train["seconds"],
                    "images_per_second": train["images_per_second"]}
-        if val_loader is not None:
+        if val_loader is not None and options.task is not None:
+            val = evaluate(model, val_loader, 0, options=options)
+            figures.update(val_loss=val["loss"], **{f"val_{name}": value for name, value in task_figures(val).items()})
+        elif val_loader is not None:
             val = evaluate(model, val_loader, num_classes or int(model.num_classes), loss_fn or options.loss_fn, options)
             figures.update(val_loss=val["loss"], val_accuracy=val["accuracy"], val_top5_error=val["top5_error"])
         history.append(figures)

@@ -1,0 +1,104 @@
+"""Figures of the dense and regression tasks, accumulated batch by batch (``update``) and read at the
+end (``result``): keypoint RMSE in pixels, pixel accuracy and mean IoU, reconstruction error.
+
+>>> confusion = confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), 2)
+>>> intersection_over_union(confusion).tolist()
+[0.5, 0.5]
+"""
+
+import math
+
+import torch
+
+
+def confusion_matrix(predicted: torch.Tensor, target: torch.Tensor, num_classes: int,
+                     ignore_index: int | None = None) -> torch.Tensor:
+    """Counts (rows: true class, columns: predicted) over all pixels, leaving out ``ignore_index``."""
+    predicted, target = predicted.flatten(), target.flatten()
+    if ignore_index is not None:
+        keep = target != ignore_index
+        predicted, target = predicted[keep], target[keep]
+    pairs = target.long() * num_classes + predicted.long()
+    return torch.bincount(pairs, minlength=num_classes * num_classes).view(num_classes, num_classes)
+
+
+def intersection_over_union(confusion: torch.Tensor) -> torch.Tensor:
+    """Per-class IoU = TP / (TP + FP + FN); NaN for a class absent from both truth and prediction."""
+    confusion = confusion.double()
+    true_positive = confusion.diag()
+    union = confusion.sum(dim=0) + confusion.sum(dim=1) - true_positive
+    return torch.where(union > 0, true_positive / union.clamp_min(1), torch.full_like(union, math.nan))
+
+
+def mean_iou(confusion: torch.Tensor) -> float:
+    """The mean of the per-class IoU over the classes that occur (in truth or prediction)."""
+    iou = intersection_over_union(confusion)
+    present = ~torch.isnan(iou)
+    return float(iou[present].mean()) if present.any() else math.nan
+
+
+class SegmentationMeter:
+    """Loss, pixel accuracy, mean IoU and per-class IoU over batches of scores and masks."""
+
+    def __init__(self, num_classes: int, ignore_index: int = 255):
+        self.num_classes, self.ignore_index = num_classes, ignore_index
+        self.confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
+        self.loss_sum, self.count = 0.0, 0
+
+    def update(self, outputs: torch.Tensor, masks: torch.Tensor, loss_sum: float) -> None:
+        counts = confusion_matrix(outputs.argmax(dim=1), masks, self.num_classes, self.ignore_index)
+        self.confusion += counts.cpu()
+        self.loss_sum += loss_sum
+        self.count += len(masks)
+
+    def result(self) -> dict:
+        pixels = int(self.confusion.sum())
+        return {"loss": self.loss_sum / max(self.count, 1), "count": self.count,
+                "pixel_accuracy": float(self.confusion.diag().sum()) / pixels if pixels else math.nan,
+                "miou": mean_iou(self.confusion),
+                "per_class_iou": intersection_over_union(self.confusion).tolist()}
+
+
+class KeypointMeter:
+    """Loss and the root-mean-square error in pixels per point, over the points present.
+
+    Targets are coordinates scaled to -1..1 (``pixels = (value + 1) * half``), so one unit is
+    ``half_size`` pixels, (S - 1) / 2 for an S-pixel side.
+    """
+
+    def __init__(self, half_size: float):
+        self.half_size = half_size
+        self.squared_sum, self.points, self.loss_sum, self.count = 0.0, 0, 0.0, 0
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor, loss_sum: float) -> None:
+        points = outputs.view(len(outputs), -1, 2), targets.view(len(targets), -1, 2)
+        present = ~torch.isnan(points[1]).any(dim=2)  # N x K: both coordinates given
+        distances = (points[0] - torch.nan_to_num(points[1])).pow(2).sum(dim=2)  # squared distance per point
+        self.squared_sum += float(distances[present].sum()) * self.half_size ** 2
+        self.points += int(present.sum())
+        self.loss_sum += loss_sum
+        self.count += len(outputs)
+
+    def result(self) -> dict:
+        # RMSE of the point positions (Euclidean) and per coordinate (Kaggle's score): they differ by sqrt(2)
+        per_point = math.sqrt(self.squared_sum / self.points) if self.points else math.nan
+        return {"loss": self.loss_sum / max(self.count, 1), "count": self.count, "rmse": per_point / math.sqrt(2),
+                "point_error": per_point, "points": self.points}
+
+
+class ReconstructionMeter:
+    """Loss, mean squared error per pixel (0..1 units) and the PSNR it amounts to."""
+
+    def __init__(self):
+        self.squared_sum, self.values, self.loss_sum, self.count = 0.0, 0, 0.0, 0
+
+    def update(self, outputs: torch.Tensor, images: torch.Tensor, loss_sum: float) -> None:
+        self.squared_sum += float((outputs - images).pow(2).sum())
+        self.values += images.numel()
+        self.loss_sum += loss_sum
+        self.count += len(images)
+
+    def result(self) -> dict:
+        mse = self.squared_sum / self.values if self.values else math.nan
+        psnr = 10 * math.log10(1 / mse) if mse and mse == mse else math.nan
+        return {"loss": self.loss_sum / max(self.count, 1), "count": self.count, "mse": mse, "psnr": psnr}

@@ -1,0 +1,97 @@
+"""Data for transfer: a run's recipe pointed at new data (same split rules), and loaders that prepare
+images with a given run's preprocessing."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from striate.errors import DataError
+
+CODES_BATCH = 256
+
+
+def target_config(run_dir: str | Path, data: str | None = None, classes: list | None = None):
+    """The run's config with the data switched to ``data`` (a folder or file, or a source name such as
+    mnist5k) and, when given, ``data.classes`` set; the split fractions and seed stay the run's."""
+    from striate.data.sources import infer_source, list_sources
+    from striate.runs import RunPaths
+    from striate.train.config import load_recipe
+
+    config = load_recipe(RunPaths(Path(run_dir)).config)
+    if data:
+        if data in list_sources() and not Path(data).exists():
+            config.data.source, config.data.path = data, None
+        else:
+            config.data.source, config.data.path = infer_source(data), data
+        config.data.loader = "device"
+    if classes is not None:
+        config.data.classes = list(classes)
+    return config
+
+
+def splits_for_run(config, preprocess: dict) -> dict:
+    """train/val/test ImageSets of ``config``'s data, brought to the run's input size."""
+    from striate.data import ImageSet, fit_to_size, load_source, make_splits
+    from striate.data.sources import select_classes
+    from striate.pipeline import source_options
+
+    data = config.data
+    raw = select_classes(load_source(data.source, data.path, **source_options(config)), data.classes)
+    splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed)
+    channels = splits["train"].image_shape[0]
+    if channels != preprocess["channels"]:
+        raise DataError(f"the data has {channels} channels but the network takes {preprocess['channels']}; "
+                        "give data with as many channels as the source run was trained on")
+    return {name: ImageSet(fit_to_size(part.images, preprocess["input_size"], preprocess["fit"]), part.labels,
+                           part.class_names) for name, part in splits.items()}
+
+
+def eval_loader(part, preprocess: dict, device="cpu", batch_size: int = CODES_BATCH):
+    """Batches of ``part`` in order, prepared with ``preprocess`` (a run's normalisation), no augmentation."""
+    from striate.data import DeviceLoader
+    from striate.data.preprocess import make_normalizer
+
+    channels = preprocess["channels"]
+    return DeviceLoader(part, batch_size, preprocess.get("mean", [0.0] * channels), preprocess.get("std", [1.0] * channels),
+                        device=device, normalize=make_normalizer(preprocess, device))
+
+
+def split_codes(model, splits: dict, preprocess: dict, layer: str, pooling: str = "avg", device="cpu") -> dict:
+    """{split: (codes, labels)} for every split."""
+    from striate.transfer.codes import extract_codes
+
+    return {name: extract_codes(model, eval_loader(part, preprocess, device), layer, pooling)
+            for name, part in splits.items()}
+
+
+def write_codes(path: str | Path, codes: dict, class_names: list[str], info: dict) -> Path:
+    """Codes and labels per split to ``.npz`` (keys ``train_codes``, ``train_labels``, ..., ``class_names``)
+    or ``.safetensors`` (the names and ``info`` in its metadata), atomically."""
+    import io
+    import json
+
+    from striate.train.checkpoint import atomic_write_bytes
+
+    path = Path(path)
+    arrays = {}
+    for split, (values, labels) in codes.items():
+        arrays[f"{split}_codes"], arrays[f"{split}_labels"] = np.ascontiguousarray(values), np.ascontiguousarray(labels)
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import save
+
+        payload = save(arrays, metadata={"class_names": json.dumps(class_names), "striate": json.dumps(info)})
+    elif path.suffix == ".npz":
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays, class_names=np.array(class_names, dtype=str), info=np.array(json.dumps(info)))
+        payload = buffer.getvalue()
+    else:
+        raise DataError(f"cannot write codes to '{path.name}'; give a file name ending in .npz or .safetensors")
+    atomic_write_bytes(path, payload)
+    return path
+
+
+def as_device(name: str) -> torch.device:
+    from striate.pipeline import resolve_device
+
+    return resolve_device(name)
