@@ -38,7 +38,7 @@ def measure(config: Config, prepared, device, every: int | None, epochs: int) ->
     torch.manual_seed(0)
     train = prepared.splits["train"]
     model = create_model(config.model.name, **model_arguments(config, train.num_classes, prepared.preprocess)).to(device)
-    optimizer = build_optimizer(model, "sgd", config.optim.lr, config.optim.momentum)
+    optimizer = build_optimizer(model, config.optim)
     loader = make_loader(train, prepared.preprocess, config, device, train=True)
     monitor = LayerMonitor(model, optimizer, every) if every else None
     train_epoch(model, optimizer, loader)  # warm-up
