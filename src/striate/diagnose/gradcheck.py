@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from striate.models.base import run_with_hooks
 from striate.diagnose.report import PASS, CheckResult, grade, worst
 
 WARN_ERROR, FAIL_ERROR = 1e-5, 1e-3
@@ -101,12 +102,7 @@ def _capture_inputs(model: nn.Module, images: torch.Tensor, names: list[str]) ->
         return keep
 
     handles = [modules[name].register_forward_pre_hook(hook(name)) for name in names]
-    try:
-        with torch.no_grad():
-            model(images)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_with_hooks(model, images, handles)
     return captured
 
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from striate.models.base import run_with_hooks
 from striate.diagnose.report import FAIL, PASS, WARN, CheckResult, worst
 
 RELUS = (nn.ReLU, nn.ReLU6)
@@ -53,12 +54,7 @@ def record_activations(model: nn.Module, images: torch.Tensor) -> dict[str, dict
 
     handles = [module.register_forward_hook(hook(name, isinstance(module, RELUS)))
                for name, module in watched_layers(model).items()]
-    try:
-        with torch.no_grad():
-            model(images)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_with_hooks(model, images, handles)
     return stats
 
 

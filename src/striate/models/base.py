@@ -57,9 +57,18 @@ def tap_outputs(model: nn.Module, images: torch.Tensor, names: list[str]) -> dic
         modules[name].register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
         for name in names
     ]
+    run_with_hooks(model, images, handles)
+    return outputs
+
+
+def run_with_hooks(model: nn.Module, images: torch.Tensor, handles: list) -> None:
+    """Run ``model`` on ``images`` without gradients, then remove the hook ``handles`` (also on an error).
+
+    >>> run_with_hooks(model, images, [model.register_forward_hook(record)])   # doctest: +SKIP
+    """
     try:
-        model(images)
+        with torch.no_grad():
+            model(images)
     finally:
         for handle in handles:
             handle.remove()
-    return outputs
