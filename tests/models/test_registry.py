@@ -22,6 +22,22 @@ def test_lenet5_shapes_and_too_small_input():
         create_model("lenet5", input_size=28)
 
 
+def test_lenet5_batch_norm_everywhere_or_on_named_layers():
+    every = create_model("lenet5", batch_norm=True)
+    norms = {name: module.num_features for name, module in every.named_modules()
+             if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))}
+    assert norms == {"features.bn1": 6, "features.bn2": 16, "features.bn3": 120, "features.bn4": 84}
+    assert sum(p.numel() for p in every.parameters()) == 61706 + 2 * (6 + 16 + 120 + 84)
+    names = [name for name, _ in every.features.named_children()]
+    assert names.index("bn2") == names.index("conv2") + 1 and names.index("act2") == names.index("bn2") + 1
+    some = create_model("lenet5", batch_norm=["conv2", "fc4"])
+    assert sorted(n for n, m in some.named_modules() if "bn" in n) == ["features.bn2", "features.bn4"]
+    some.train()
+    assert some(torch.randn(4, 1, 32, 32)).shape == (4, 10)
+    with pytest.raises(ModelError, match="unknown layers \\['conv9'\\]"):
+        create_model("lenet5", batch_norm=["conv9"])
+
+
 def test_registry_lists_and_rejects_duplicates():
     assert {"lenet5", "mlp"} <= set(list_models())
     with pytest.raises(ModelError, match="already registered"):

@@ -12,7 +12,11 @@
 
 The paper used scaled tanh and trainable subsampling; ``activation="tanh"``
 and ``pooling="avg"`` give the classic look, the defaults (ReLU, max pooling)
-train faster. Parameter counts are the same either way.
+train faster. Parameter counts are the same either way. ``batch_norm=True`` puts a batch
+normalisation after C1, C3, C5 and F6 (before the activation; 2 x 226 more parameters), the
+modern variant that trains to 99% on MNIST in two epochs; a list of layer names
+(``[conv2, conv3, fc4]``) puts it after those only (recipes/mnist-fast.yaml skips conv1,
+whose six 28x28 maps make batch norm slow in channels_last on a CPU).
 """
 
 from torch import nn
@@ -26,7 +30,8 @@ POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
 class LeNet5(Classifier):
-    def __init__(self, num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max"):
+    def __init__(self, num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max",
+                 batch_norm=False):
         super().__init__()
         if input_size < 32:
             raise ModelError(
@@ -37,18 +42,27 @@ class LeNet5(Classifier):
             raise ModelError(f"unknown pooling '{pooling}'; expected one of {sorted(POOLING)}")
         pool = POOLING[pooling]
         side = ((input_size - 4) // 2 - 4) // 2 - 4  # C5's output side: 1 on 32x32 inputs
+        layers = ("conv1", "conv2", "conv3", "fc4")
+        normalised = set(layers if batch_norm is True else (batch_norm or ()))
+        if not normalised <= set(layers):
+            raise ModelError(f"lenet5 batch_norm: unknown layers {sorted(normalised - set(layers))}; "
+                             f"expected true, false or a list of {', '.join(layers)}")
         self.features = nn.Sequential()
-        self.features.add_module("conv1", nn.Conv2d(in_channels, 6, kernel_size=5))
-        self.features.add_module("act1", make_activation(activation))
+
+        def block(index, layer, width, norm):
+            name = layers[index - 1]
+            self.features.add_module(name, layer)
+            if name in normalised:
+                self.features.add_module(f"bn{index}", norm(width))
+            self.features.add_module(f"act{index}", make_activation(activation))
+
+        block(1, nn.Conv2d(in_channels, 6, kernel_size=5), 6, nn.BatchNorm2d)
         self.features.add_module("pool1", pool(kernel_size=2, stride=2))
-        self.features.add_module("conv2", nn.Conv2d(6, 16, kernel_size=5))
-        self.features.add_module("act2", make_activation(activation))
+        block(2, nn.Conv2d(6, 16, kernel_size=5), 16, nn.BatchNorm2d)
         self.features.add_module("pool2", pool(kernel_size=2, stride=2))
-        self.features.add_module("conv3", nn.Conv2d(16, 120, kernel_size=5))
-        self.features.add_module("act3", make_activation(activation))
+        block(3, nn.Conv2d(16, 120, kernel_size=5), 120, nn.BatchNorm2d)
         self.features.add_module("flatten", nn.Flatten())  # 120 x side x side -> 120*side*side
-        self.features.add_module("fc4", nn.Linear(120 * side * side, 84))
-        self.features.add_module("act4", make_activation(activation))
+        block(4, nn.Linear(120 * side * side, 84), 84, nn.BatchNorm1d)
         self.num_features = 84
         self.num_classes = num_classes
         self.head = self.make_head(num_classes)
@@ -58,6 +72,6 @@ class LeNet5(Classifier):
 
 
 @register_model()
-def lenet5(num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max"):
-    """LeNet-5: conv5-6, pool, conv5-16, pool, conv5-120, fc 84, fc 10 (61,706 parameters)."""
-    return LeNet5(num_classes, in_channels, input_size, activation, pooling)
+def lenet5(num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max", batch_norm=False):
+    """LeNet-5: conv5-6, pool, conv5-16, pool, conv5-120, fc 84, fc 10 (61,706 parameters; batch_norm adds 452)."""
+    return LeNet5(num_classes, in_channels, input_size, activation, pooling, batch_norm)
