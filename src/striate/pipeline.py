@@ -134,6 +134,10 @@ def resume_run(run_dir: str | Path, stream=None) -> dict:
     if not paths.checkpoint.is_file():
         raise RunError(f"{paths.root} has no checkpoint.safetensors: it stopped before its first checkpoint; train it again")
     config = load_recipe(paths.config)
+    if config.data.task != "classification":  # keypoints, segmentation, autoencoder
+        from striate.tasks.pipeline import train_task_from_config
+
+        return train_task_from_config(config, paths.root.name, stream, resume=paths)
     return _train(config, paths.root.name, stream, resume=paths)
 
 

@@ -82,6 +82,10 @@ def test_keypoint_rmse_in_pixels():
     result = meter.result()
     assert result["point_error"] == pytest.approx(5.0)
     assert result["rmse"] == pytest.approx(5.0 / math.sqrt(2)) and result["points"] == 1
+    assert result["per_point_error"][0] == pytest.approx(5.0) and math.isnan(result["per_point_error"][1])
+    meter.update(torch.tensor([[0.0, 0.0, 0.6, 0.8]]), torch.zeros(1, 4), loss_sum=0.0)  # point 2 off by 10 px
+    per_point = meter.result()["per_point_error"]
+    assert per_point[0] == pytest.approx(math.sqrt(25 / 2)) and per_point[1] == pytest.approx(10.0)
 
 
 def test_reconstruction_error_and_psnr():

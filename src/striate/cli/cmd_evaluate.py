@@ -2,7 +2,8 @@
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="accuracy, per-class accuracy and confusion counts of a run")
+    parser = subparsers.add_parser("evaluate", help="accuracy, per-class accuracy and confusion counts of a run "
+                                                    "(mean IoU, keypoint RMSE or reconstruction error of a task run)")
     parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train'")
     parser.add_argument("--data", help="evaluate on this data's test split instead of the run's own")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
@@ -21,6 +22,11 @@ def run(args) -> int:
     from striate.train.config import load_recipe
     from striate.train.loop import evaluate
 
+    from striate.runs import read_meta
+    from striate.tasks.predict import is_task_run
+
+    if is_task_run(read_meta(args.run_dir)):
+        return _evaluate_task(args)
     model, meta = load_run_model(args.run_dir, args.weights)
     config = load_recipe(RunPaths(Path(args.run_dir)).config)
     test = held_out_split(config, meta["preprocess"], args.data)
@@ -37,4 +43,26 @@ def run(args) -> int:
                 [[name, f"{100 * acc:.2f}%", sum(row)] for name, acc, row in zip(names, figures["per_class_accuracy"], figures["confusion"])])
     print("\nconfusion counts (rows: true class, columns: predicted)")
     print_table(["true\\pred", *names], [[name, *row] for name, row in zip(names, figures["confusion"])])
+    return 0
+
+
+def _evaluate_task(args) -> int:
+    from striate.cli.common import print_json, print_table
+    from striate.tasks.pipeline import format_task_figures
+    from striate.tasks.predict import evaluate_task_run
+
+    figures, meta = evaluate_task_run(args.run_dir, args.weights, args.data)
+    if args.json:
+        print_json(figures | {"task": meta["task"], "names": meta["names"]})
+        return 0
+    print(f"{meta['task']}: {format_task_figures(figures)} on {figures['count']} images, loss {figures['loss']:.4f}")
+    if "per_class_iou" in figures:
+        print()
+        print_table(["class", "IoU"], [[name, "-" if iou != iou else f"{iou:.4f}"]
+                                       for name, iou in zip(meta["class_names"], figures["per_class_iou"])])
+    if "per_point_error" in figures:
+        print()
+        names = [name[:-2] for name in meta["names"][::2]]
+        print_table(["keypoint", "error (px)"], [[name, "-" if error != error else f"{error:.3f}"]
+                                                 for name, error in zip(names, figures["per_point_error"])])
     return 0

@@ -2,12 +2,15 @@
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("predict", help="classify image files (PNG, JPEG, BMP, NPY) with a trained run")
+    parser = subparsers.add_parser("predict", help="classify image files (PNG, JPEG, BMP, NPY) with a trained run; "
+                                                   "keypoints, masks or reconstructions with a task run")
     parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train' (or a classifier "
                                                        "folder made by 'striate transfer linear')")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
     parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
+    parser.add_argument("--out", metavar="DIR", help="where a segmentation or autoencoder run writes its mask, "
+                                                    "overlay or reconstruction PNGs (created)")
     parser.add_argument("--json", action="store_true", help="print the predictions as JSON")
     parser.set_defaults(func=run)
 
@@ -28,11 +31,40 @@ def predict_files(run_dir: str, paths: list[str], top_k: int, weights: str = "be
 
 def run(args) -> int:
     from striate.cli.common import print_json, print_table
+    from striate.transfer.linear import is_classifier_dir
 
+    if not is_classifier_dir(args.run_dir):
+        from striate.runs import read_meta
+        from striate.tasks.predict import is_task_run
+
+        if is_task_run(read_meta(args.run_dir)):
+            return _predict_task(args)
     predictions = predict_files(args.run_dir, args.images, args.top_k, args.weights)
     if args.json:
         print_json(predictions)
         return 0
     rows = [[p["image"], *[f"{t['class']} ({100 * t['probability']:.1f}%)" for t in p["top"]]] for p in predictions]
     print_table(["image", *[f"top {i + 1}" for i in range(len(predictions[0]["top"]))]], rows)
+    return 0
+
+
+def _predict_task(args) -> int:
+    from striate.cli.common import print_json, print_table
+    from striate.tasks.predict import predict_task_files
+
+    predictions = predict_task_files(args.run_dir, args.images, args.out, args.weights)
+    if args.json:
+        print_json(predictions)
+    elif "points" in predictions[0]:
+        names = list(predictions[0]["points"])
+        print_table(["image", *names], [[p["image"], *[f"({x:.1f}, {y:.1f})" for x, y in p["points"].values()]]
+                                        for p in predictions])
+    elif "classes" in predictions[0]:
+        print_table(["image", "mask", "overlay", "classes (share of pixels)"],
+                    [[p["image"], p["mask"], p["overlay"],
+                      ", ".join(f"{name} {100 * share:.1f}%" for name, share in p["classes"].items())]
+                     for p in predictions])
+    else:
+        print_table(["image", "reconstruction", "mse"], [[p["image"], p["reconstruction"], f"{p['mse']:.5f}"]
+                                                         for p in predictions])
     return 0

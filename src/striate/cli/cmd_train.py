@@ -28,6 +28,8 @@ def run(args) -> int:
         from striate.train.config import load_recipe
 
         config = load_recipe(RunPaths(Path(args.resume)).config)
+        if config.data.task != "classification":
+            return _report_task(result)
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
@@ -53,9 +55,14 @@ def run(args) -> int:
 
 
 def _run_task(config, recipe_name: str) -> int:
-    from striate.tasks.pipeline import format_task_figures, train_task_from_config
+    from striate.tasks.pipeline import train_task_from_config
 
-    result = train_task_from_config(config, recipe_name)
+    return _report_task(train_task_from_config(config, recipe_name))
+
+
+def _report_task(result: dict) -> int:
+    from striate.tasks.pipeline import format_task_figures
+
     summary = result["summary"]
     print(f"test {format_task_figures(result['test'])} on {result['test']['count']} images "
           f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")

@@ -69,12 +69,16 @@ class KeypointMeter:
     def __init__(self, half_size: float):
         self.half_size = half_size
         self.squared_sum, self.points, self.loss_sum, self.count = 0.0, 0, 0.0, 0
+        self.by_point: torch.Tensor | None = None  # K x 2: squared pixel distance sum and count per keypoint
 
     def update(self, outputs: torch.Tensor, targets: torch.Tensor, loss_sum: float) -> None:
         points = outputs.view(len(outputs), -1, 2), targets.view(len(targets), -1, 2)
         present = ~torch.isnan(points[1]).any(dim=2)  # N x K: both coordinates given
         distances = (points[0] - torch.nan_to_num(points[1])).pow(2).sum(dim=2)  # squared distance per point
-        self.squared_sum += float(distances[present].sum()) * self.half_size ** 2
+        distances = distances.double().where(present, 0.0) * self.half_size ** 2
+        by_point = torch.stack([distances.sum(dim=0), present.sum(dim=0).double()], dim=1).cpu()
+        self.by_point = by_point if self.by_point is None else self.by_point + by_point
+        self.squared_sum += float(distances.sum())
         self.points += int(present.sum())
         self.loss_sum += loss_sum
         self.count += len(outputs)
@@ -82,8 +86,10 @@ class KeypointMeter:
     def result(self) -> dict:
         # RMSE of the point positions (Euclidean) and per coordinate (Kaggle's score): they differ by sqrt(2)
         per_point = math.sqrt(self.squared_sum / self.points) if self.points else math.nan
+        by_point = [] if self.by_point is None else [
+            math.sqrt(total / count) if count else math.nan for total, count in self.by_point.tolist()]
         return {"loss": self.loss_sum / max(self.count, 1), "count": self.count, "rmse": per_point / math.sqrt(2),
-                "point_error": per_point, "points": self.points}
+                "point_error": per_point, "points": self.points, "per_point_error": by_point}
 
 
 class ReconstructionMeter:

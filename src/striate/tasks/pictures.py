@@ -64,12 +64,29 @@ def draw_overlays(images: torch.Tensor, predicted: torch.Tensor, true: torch.Ten
         for row, mask in enumerate((None, true[index], predicted[index])):
             _show(axes[row, index], images[index])
             if mask is not None:
-                shown = np.ma.masked_where((mask == 0) | (mask >= num_classes), mask.numpy())
+                mask = mask.numpy()
+                shown = np.ma.masked_where((mask == 0) | (mask >= num_classes), mask)
                 axes[row, index].imshow(shown, cmap=colours, vmin=0, vmax=max(num_classes - 1, 1), alpha=0.6,
                                         interpolation="nearest")
     for row, title in enumerate(("image", "true", "predicted")):
         axes[row, 0].set_title(title, fontsize=8, loc="left")
     return _save(plt, figure, Path(path))
+
+
+def overlay_colours(image: torch.Tensor, mask: torch.Tensor, num_classes: int, alpha: float = 0.6):
+    """An ``H x W x 3`` uint8 picture: ``image`` (``C x H x W``, 0..1) with each class of ``mask`` but class 0
+    (background) blended in its colour, the colours of the training pictures (matplotlib's tab20)."""
+    import matplotlib
+    import numpy as np
+
+    base = image.clamp(0, 1).expand(3, -1, -1).permute(1, 2, 0).numpy() if image.shape[0] == 1 else \
+        image.clamp(0, 1).permute(1, 2, 0).numpy()
+    colours = matplotlib.colormaps["tab20"].resampled(max(num_classes, 2))(np.arange(max(num_classes, 2)))[:, :3]
+    labels = mask.numpy().astype(np.int64)
+    shown = (labels > 0) & (labels < num_classes)
+    blended = base.copy()
+    blended[shown] = (1 - alpha) * base[shown] + alpha * colours[labels[shown]]
+    return (blended * 255).round().astype(np.uint8)
 
 
 def draw_reconstructions(images: torch.Tensor, reconstructions: torch.Tensor, path) -> Path:

@@ -19,17 +19,17 @@ from striate.data.preprocess import fit_preprocess, make_normalizer
 from striate.errors import ConfigError
 from striate.models import create_model, model_task
 from striate.models.spec import is_spec_path
-from striate.pipeline import resolve_device, seed_everything, source_options
+from striate.layers import init_weights
+from striate.pipeline import _make_monitor, resolve_device, seed_everything, source_options
 from striate.runs import RunPaths, new_run_dir
 from striate.tasks.data import TargetSet, random_splits, read_keypoints, read_mask_folder, swap_map
 from striate.tasks.loader import TaskLoader
 from striate.tasks.task import AutoencoderTask, KeypointTask, SegmentationTask, Task, check_task_name
-from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights, save_weights
+from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights
 from striate.train.config import Config, config_to_dict
-from striate.train.loop import StepOptions, evaluate, fit
-from striate.train.optim import build_optimizer
-from striate.train.progress import make_progress
-from striate.train.schedules import build_schedule
+from striate.train.distributed import world_from_environment
+from striate.train.loop import StepOptions, evaluate
+from striate.train.runner import check_config, prepare_model, run_training
 
 # the kind of registered model each task trains (keypoint regressors have a classifier's interface)
 MODEL_KIND = {"keypoints": "classification", "segmentation": "segmentation", "autoencoder": "autoencoder"}
@@ -94,12 +94,27 @@ def task_loader(part: TargetSet, task: Task, preprocess: dict, config: Config, d
                       shuffle=train, seed=config.run.seed, device=device, augment=augment)
 
 
-def train_task_from_config(config: Config, recipe_name: str = "run", stream=None) -> dict:
-    """Train a keypoint, segmentation or autoencoder model as ``config`` says; returns the run and figures."""
+def task_watch(config: Config, task: Task) -> tuple[str, ...]:
+    """The figures optim.watch may name for ``task``; the classifier default (val_accuracy) becomes the
+    task's own figure (val_miou, val_rmse, val_mse) in ``config``."""
+    if config.optim.watch == "val_accuracy":
+        config.optim.watch = f"val_{task.metric}"
+    return tuple(f"{split}_{name}" for split in ("val", "train") for name in ("loss", *task.figures))
+
+
+def train_task_from_config(config: Config, recipe_name: str = "run", stream=None, resume: RunPaths | None = None) -> dict:
+    """Train a keypoint, segmentation or autoencoder model as ``config`` says; returns the run and figures.
+
+    The session is classification's (striate.train.runner.run_training): checkpoints every epoch, exact
+    ``--resume``, the NaN stop, logs, precision, early stopping, all with the task's loss and figures.
+    """
     check_task_name(config.data.task)
     if config.data.folds > 1 or config.data.loader != "device":
         raise ConfigError(f"data.task {config.data.task} trains with data.folds 0 and data.loader device only; "
                           "drop --folds / --data.loader streaming")
+    if world_from_environment().enabled:
+        raise ConfigError(f"data.task {config.data.task} trains in one process; run it without torchrun "
+                          "(DistributedDataParallel is for classification)")
     check_task_model(config)
     device = resolve_device(config.run.device)
     seed_everything(config.run.seed)
@@ -108,59 +123,47 @@ def train_task_from_config(config: Config, recipe_name: str = "run", stream=None
     preprocess = _preprocess(config, splits["train"])
     if preprocess.get("arrays"):
         raise ConfigError(f"data.normalize '{config.data.normalize}' is for classifiers; use channel or none")
+    preprocess.pop("arrays", None)
     model, model_args = build_task_model(config, prepared, preprocess)
-    model = model.to(device)
-    optim = config.optim
-    optimizer = build_optimizer(model, optim)
+    model = prepare_model(init_weights(model, config.model.init), config, device)
     train_loader = task_loader(splits["train"], task, preprocess, config, device, train=True)
     val_loader = task_loader(splits["val"], task, preprocess, config, device, train=False)
-    schedule = build_schedule(optimizer, optim, len(train_loader))
-    progress = make_progress(config.run.progress, optim.epochs, len(train_loader), stream)
+    check_config(config, model, len(train_loader), device, watchable=task_watch(config, task))
+    paths = resume or _new_task_run(config, recipe_name, prepared, model_args, preprocess)
+    _, best = run_training(model, train_loader, val_loader, config, paths, prepared.outputs, stream=stream,
+                           resume=resume is not None, make_monitor=_make_monitor(config), task=task)
+    return _finish(paths, model, prepared, preprocess, config, device, best)
 
+
+def _new_task_run(config: Config, recipe_name: str, prepared: TaskData, model_args: dict, preprocess: dict) -> RunPaths:
     paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
-    preprocess.pop("arrays", None)
-    meta = {"striate_version": striate.__version__, "task": task.name, "model": {"name": config.model.name,
-            "args": model_args}, "names": prepared.names, "class_names": prepared.names,
+    meta = {"striate_version": striate.__version__, "task": prepared.task.name,
+            "model": {"name": config.model.name, "args": model_args}, "names": prepared.names,
+            "class_names": prepared.names, "swap": getattr(prepared.task, "swap", None),
             "input_shape": [preprocess["channels"], preprocess["input_size"], preprocess["input_size"]],
             "preprocess": preprocess, "data": {"source": config.data.source, "path": config.data.path}}
     atomic_write_bytes(paths.config, yaml.safe_dump(config_to_dict(config), sort_keys=False).encode())
     atomic_write_json(paths.meta, meta)
-    best = {"value": None, "epoch": 0}
-
-    def on_epoch(figures: dict) -> None:
-        with paths.metrics.open("a") as file:
-            file.write(json.dumps(figures) + "\n")
-        save_weights(paths.weights("last"), model.state_dict())
-        value = figures.get(f"val_{task.metric}", float("nan"))
-        if task.better(value, best["value"]):
-            best.update(value=value, epoch=figures["epoch"])
-            save_weights(paths.weights("best"), model.state_dict())
-        progress.on_epoch(figures)
-
-    try:
-        history = fit(model, optimizer, train_loader, val_loader, optim.epochs, schedule, on_step=progress.on_step,
-                      on_epoch=on_epoch, options=StepOptions(task=task))
-    finally:
-        progress.close()
-    return _finish(paths, model, prepared, preprocess, config, device, history, best)
+    return paths
 
 
-def _finish(paths, model, prepared: TaskData, preprocess, config, device, history, best) -> dict:
+def _finish(paths, model, prepared: TaskData, preprocess, config, device, best) -> dict:
     """Evaluate the best weights on the test split, draw the picture, write the summary."""
     from striate.tasks.pictures import draw_task_picture
 
     task = prepared.task
+    history = [json.loads(line) for line in paths.metrics.read_text().splitlines() if line]
     model.load_state_dict(load_weights(paths.weights("best")))
     test_loader = task_loader(prepared.splits["test"], task, preprocess, config, device, train=False)
     test = evaluate(model, test_loader, 0, options=StepOptions(task=task))
     picture = draw_task_picture(model, task, test_loader, paths.root / "predictions.png")
     summary = {"run": str(paths.root), "task": task.name, "metric": task.metric, "best_epoch": best["epoch"],
-               f"best_val_{task.metric}": best["value"], "test": test, "epochs": len(history),
+               "watch": config.optim.watch, "best_value": best["value"], "test": test, "epochs": len(history),
                "train_seconds": sum(f["seconds"] for f in history), "picture": str(picture),
                "parameters": sum(p.numel() for p in model.parameters())}
     atomic_write_json(paths.summary, summary)
     text = (f"run {paths.root}\nmodel {config.model.name} ({summary['parameters']:,} parameters), task {task.name}\n"
-            f"best epoch {best['epoch']}: validation {task.metric} {best['value']:.4f}\n"
+            f"best epoch {best['epoch']}: {config.optim.watch} {best['value']:.4f}\n"
             f"test {format_task_figures(test)} on {test['count']} images\n"
             f"training time {summary['train_seconds']:.1f}s\n")
     atomic_write_bytes(paths.root / "summary.txt", text.encode())

@@ -25,6 +25,7 @@ class Task:
     ``higher_is_better``, and define ``loss`` and ``meter``."""
 
     name, metric, higher_is_better = "", "loss", False
+    figures: tuple[str, ...] = ()  # the single-number figures of its meter, logged as train_* and val_*
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         raise NotImplementedError
@@ -50,6 +51,7 @@ class KeypointTask(Task):
     is the keypoint permutation a left-right flip applies (left eye <-> right eye)."""
 
     name, metric, higher_is_better = "keypoints", "rmse", False
+    figures = ("rmse", "point_error")
 
     def __init__(self, image_size: int, swap: list[int] | None = None):
         self.half = (image_size - 1) / 2
@@ -74,6 +76,7 @@ class SegmentationTask(Task):
     """Targets: N x 1 x H x W uint8 class masks (``ignore_index`` for pixels without a label)."""
 
     name, metric, higher_is_better = "segmentation", "miou", True
+    figures = ("miou", "pixel_accuracy")
 
     def __init__(self, num_classes: int, ignore_index: int = 255):
         self.num_classes, self.ignore_index = num_classes, ignore_index
@@ -95,6 +98,7 @@ class AutoencoderTask(Task):
     """Targets: the (augmented) input images themselves, in 0..1."""
 
     name, metric, higher_is_better = "autoencoder", "mse", False
+    figures = ("mse", "psnr")
 
     def loss(self, outputs, targets, reduction="mean"):
         return reconstruction_mse(outputs, targets, reduction)

@@ -41,15 +41,17 @@ def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
     return model.to(device)
 
 
-def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.device) -> None:
-    """Raise ConfigError for any bad training setting, before the run directory is made."""
+def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.device,
+                 watchable: tuple[str, ...] = MONITORS) -> None:
+    """Raise ConfigError for any bad training setting, before the run directory is made; ``watchable``
+    lists the figures optim.watch may name (a task's own: val_miou, val_rmse, ...)."""
     run, optim = config.run, config.optim
     if run.precision not in PRECISIONS:
         raise ConfigError(f"unknown run.precision '{run.precision}'; expected one of {list(PRECISIONS)}")
     if run.precision == "fp16" and device.type != "cuda":
         raise ConfigError("run.precision fp16 needs a CUDA GPU (loss scaling); on a CPU use bf16 or fp32")
-    if optim.watch not in MONITORS:
-        raise ConfigError(f"unknown optim.watch '{optim.watch}'; expected one of {MONITORS}")
+    if optim.watch not in watchable:
+        raise ConfigError(f"unknown optim.watch '{optim.watch}'; expected one of {list(watchable)}")
     build_loss(optim.loss, optim.label_smoothing)
     build_schedule(build_optimizer(model, optim), optim, steps_per_epoch)
 
@@ -81,9 +83,10 @@ def set_rng_states(states: dict) -> None:
 
 def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_classes: int,
                  world: World = World(), stream=None, resume: bool = False,
-                 make_monitor: Callable | None = None) -> tuple[list[dict], dict]:
+                 make_monitor: Callable | None = None, task=None) -> tuple[list[dict], dict]:
     """Train ``model`` (already prepared and on its device) as ``config`` says, writing logs, weights and
-    checkpoints into ``paths`` (a RunPaths); with ``resume``, continue from its checkpoint.
+    checkpoints into ``paths`` (a RunPaths); with ``resume``, continue from its checkpoint. ``task`` (a
+    striate.tasks Task: keypoints, segmentation, autoencoder) brings its own loss and figures.
     ``make_monitor(model, optimizer)`` may return a layer monitor (``epoch_figures()``, ``close()``) whose
     figures join each epoch's. Returns the history of the epochs trained here and the best figure."""
     optim = config.optim
@@ -92,6 +95,7 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
     device = next(model.parameters()).device
     options = step_options(config, optimizer, device, world)
     options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
+    options.task = task
     early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.watch))
     state, best = LoopState(), {"value": None, "epoch": 0}
     if resume:

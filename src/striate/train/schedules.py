@@ -127,8 +127,8 @@ class Schedule:
 
 
 def monitor_mode(monitor: str) -> str:
-    """'max' for accuracies, 'min' for losses and errors."""
-    return "max" if "accuracy" in monitor else "min"
+    """'max' for accuracies, mean IoU and PSNR; 'min' for losses and errors (RMSE, MSE, top-5 error)."""
+    return "max" if any(word in monitor for word in ("accuracy", "iou", "psnr")) else "min"
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int) -> Schedule:

@@ -65,21 +65,25 @@ def _plot_pair(axis, history: list[dict], key: str, label: str, scale: float = 1
     axis.legend(fontsize=8)
 
 
-def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict] | None = None) -> Path:
-    """Loss, accuracy and learning rate in three panels; returns ``path``.
+def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict] | None = None,
+                         figure: tuple[str, str, float] = ("accuracy", "accuracy (%)", 100.0),
+                         loss_label: str = "cross-entropy loss") -> Path:
+    """Loss, accuracy (or a task's ``figure``: key, axis label, scale, as ``("miou", "mean IoU", 1.0)``) and
+    learning rate in three panels; returns ``path``.
 
     ``history`` holds per-epoch dicts as ``fit`` returns them (``train_loss``, ``val_loss``,
     ``train_accuracy``, ``val_accuracy``, ``lr``); ``steps`` optional per-step ``{"step", "lr"}``.
     """
+    key, label, scale = figure
     from matplotlib.ticker import MaxNLocator
 
     if not history:
         raise RunError("no epochs recorded: the run has no figures to plot yet")
-    figure, axes = new_figure(3, 1, width=13.5, height=3.6)
-    _plot_pair(axes[0, 0], history, "loss", "cross-entropy loss")
+    canvas, axes = new_figure(3, 1, width=13.5, height=3.6)
+    _plot_pair(axes[0, 0], history, "loss", loss_label)
     axes[0, 0].set_title("loss")
-    _plot_pair(axes[0, 1], history, "accuracy", "accuracy (%)", scale=100.0)
-    axes[0, 1].set_title("accuracy")
+    _plot_pair(axes[0, 1], history, key, label, scale=scale)
+    axes[0, 1].set_title(label.split(" (")[0])
     lr_axis = axes[0, 2]
     if steps:
         lr_axis.plot([s["step"] for s in steps], [s["lr"] for s in steps], "-", linewidth=1.2)
@@ -92,5 +96,5 @@ def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict
         lr_axis.set_title("learning rate (start of each epoch)")
     lr_axis.set_ylabel("learning rate")
     lr_axis.grid(alpha=0.3)
-    figure.tight_layout()
-    return save_figure(figure, path)
+    canvas.tight_layout()
+    return save_figure(canvas, path)

@@ -56,7 +56,15 @@ def write_report(run_dir: str | Path, out_path: str | Path | None = None, weight
     """Write the report of ``run_dir`` (default ``run_dir/report.html``) atomically; returns its path."""
     run_dir = Path(run_dir)
     out_path = Path(out_path) if out_path else run_dir / REPORT_NAME
-    sections = build_sections(run_dir, weights, data_path)
+    from striate.runs import read_meta
+    from striate.tasks.predict import is_task_run
+
+    if is_task_run(read_meta(run_dir)):  # keypoints, segmentation, autoencoder
+        from striate.visualize.task_report import build_task_sections
+
+        sections = build_task_sections(run_dir, weights, data_path)
+    else:
+        sections = build_sections(run_dir, weights, data_path)
     name = run_dir.resolve().name
     from striate import __version__
 
