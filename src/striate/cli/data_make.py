@@ -9,7 +9,7 @@ def register_make(commands) -> None:
     canvas.add_argument("out", metavar="OUT_DIR", help="folder to write images/, masks/ and classes.txt into")
     canvas.add_argument("--mnist", metavar="DIR", help="MNIST IDX folder (default: ../shared/data/mnist when present, "
                                                        "else the built-in mnist5k)")
-    canvas.add_argument("--count", type=int, default=1000, help="canvases to write (default 1000)")
+    canvas.add_argument("--count", type=int, default=4000, help="canvases to write (default 4000)")
     canvas.add_argument("--size", type=int, default=48, help="canvas side in pixels (default 48)")
     canvas.add_argument("--max-digits", type=int, default=2, help="digits per canvas, 1 to this (default 2)")
     canvas.add_argument("--seed", type=int, default=0)

@@ -47,7 +47,7 @@ def place_digits(digits: np.ndarray, labels: np.ndarray, size: int, rng: np.rand
     return canvas, mask
 
 
-def make_mnist_canvas(out_dir, count: int = 1000, size: int = 48, max_digits: int = 2, data_dir=None,
+def make_mnist_canvas(out_dir, count: int = 4000, size: int = 48, max_digits: int = 2, data_dir=None,
                       seed: int = 0) -> Path:
     """Write ``out_dir/images/*.png``, ``out_dir/masks/*.png`` (class indices) and ``classes.txt``."""
     if size < 28:
