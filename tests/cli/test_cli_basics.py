@@ -127,3 +127,13 @@ def test_console_entry_point_prints_one_line_without_traceback(tmp_path):
         "striate train: error: unknown model 'lenet' (did you mean 'lenet5'?); "
         f"run 'striate models' to list the {len(striate.list_models())} registered models"]
     assert not any(tmp_path.iterdir())
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly():
+    # as in 'striate models | head -1': the pipe is closed before the command prints anything
+    process = subprocess.Popen([sys.executable, "-m", "striate.cli.main", "models"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err

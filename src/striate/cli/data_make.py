@@ -25,7 +25,7 @@ def register_make(commands) -> None:
 
 
 def _default_mnist() -> Path | None:
-    folder = Path.cwd().parent / "shared" / "data" / "mnist"
+    folder = Path("..") / "shared" / "data" / "mnist"  # beside the project, as the data README says
     return folder if folder.is_dir() else None
 
 
