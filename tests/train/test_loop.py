@@ -76,3 +76,41 @@ def test_loader_order_depends_on_seed_and_epoch_only():
     second.set_epoch(4)
     assert not all(torch.equal(a[1], b[1]) for a, b in zip(first, second))
     assert len(first) == 4 and math.isclose(sum(len(b[1]) for b in first), 40)
+
+
+class _WithAuxiliary(torch.nn.Module):
+    """A main head and one auxiliary head, kept as GoogLeNet keeps them (model.aux_logits, training only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.main, self.side = torch.nn.Linear(4, 6), torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+        self.aux_logits = []
+
+    def forward(self, x):
+        hidden = torch.relu(self.body(x))
+        self.aux_logits = [self.side(hidden)] if self.training else []
+        return self.main(hidden)
+
+
+def test_auxiliary_classifier_losses_join_the_objective_with_their_weight():
+    import torch.nn.functional as F
+
+    from striate.train.loop import StepOptions, auxiliary_logits, train_step
+
+    torch.manual_seed(0)
+    images, labels = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    reference = _WithAuxiliary().state_dict()
+
+    def side_gradient(weight):
+        model = _WithAuxiliary()
+        model.load_state_dict(reference)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the step leaves the weights alone
+        train_step(model, images, labels, optimizer, StepOptions(aux_weight=weight))
+        assert len(auxiliary_logits(model)) == 1
+        return model.side.weight.grad
+
+    assert side_gradient(0.0) is None  # weight 0: the auxiliary head is left out of the objective
+    by_hand = _WithAuxiliary()
+    by_hand.load_state_dict(reference)
+    (0.3 * F.cross_entropy(by_hand.side(torch.relu(by_hand.body(images))), labels)).backward()
+    assert torch.allclose(side_gradient(0.3), by_hand.side.weight.grad, atol=1e-6)

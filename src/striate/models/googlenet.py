@@ -8,7 +8,8 @@ them): conv2 112K, inception 3a 159K, 3b 380K, 4a 364K, 4b 437K, 4c 463K, 4d 580
 
 The two auxiliary classifiers (after 4a and 4d: 5x5/3 average pooling, 1x1 conv 128,
 fc 1024, dropout 0.7, fc classes) run only in training mode; their logits are kept in
-``model.aux_logits`` (weight them by 0.3 in the loss, as the paper does).
+``model.aux_logits``, and striate's training step adds their losses weighted by
+``optim.aux_loss_weight`` (0.3, as the paper does; 0 leaves them out).
 """
 
 import torch

@@ -72,6 +72,7 @@ class OptimConfig:
     l1: float = 0.0  # L1 penalty on weights (with weight_decay: elastic net)
     label_smoothing: float = 0.0  # cross_entropy target smoothing
     clip_grad_norm: float = 0.0  # clip the global gradient norm to this (0: off)
+    aux_loss_weight: float = 0.3  # auxiliary classifiers' losses (GoogLeNet) join the objective with this weight
     dropout_rate: float | None = None  # set the rate of every dropout layer of the model (None: as built)
     early_stop_patience: int = 0  # stop after this many epochs without improvement of monitor (0: off)
     watch: str = "val_accuracy"  # the figure early stopping, plateau and best.safetensors watch

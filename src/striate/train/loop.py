@@ -38,6 +38,17 @@ class StepOptions:
     reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # sums a tensor over DDP ranks
     loss_weight: Callable[[int], float] | None = None  # batch size -> loss multiplier (DDP's uneven last batch)
     task: object = None  # a striate.tasks Task (keypoints, segmentation, autoencoder): its loss and meter
+    aux_weight: float = 0.0  # weight of auxiliary classifiers' losses (GoogLeNet's model.aux_logits; paper: 0.3)
+
+
+def auxiliary_logits(model: nn.Module) -> list[torch.Tensor]:
+    """The logits of a model's auxiliary classifiers from its last training forward pass (GoogLeNet
+    keeps them in ``aux_logits``), looking through DistributedDataParallel and torch.compile wrappers."""
+    while True:
+        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
+            return list(getattr(model, "aux_logits", None) or [])
+        model = inner
 
 
 def _autocast(images: torch.Tensor, options: StepOptions):
@@ -55,7 +66,9 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, opt
     with _autocast(images, options):
         outputs = model(images)
         loss = (options.task.loss if options.task is not None else options.loss_fn)(outputs, labels)
-    objective = loss.float()
+        aux = auxiliary_logits(model) if options.aux_weight and options.task is None else []
+        aux_loss = sum(options.loss_fn(logits, labels) for logits in aux) if aux else None
+    objective = loss.float() if aux_loss is None else loss.float() + options.aux_weight * aux_loss.float()
     if options.loss_weight is not None:
         objective = objective * options.loss_weight(len(labels))
     if options.l1:

@@ -64,7 +64,8 @@ def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device,
         [p for group in optimizer.param_groups for p in group["params"]],
         clip_grad_norm=optim.clip_grad_norm, autocast_dtype=PRECISIONS[run.precision],
         scaler=torch.amp.GradScaler("cuda") if run.precision == "fp16" else None,
-        channels_last=run.channels_last, reduce=sum_over_ranks if world.enabled else None)
+        channels_last=run.channels_last, reduce=sum_over_ranks if world.enabled else None,
+        aux_weight=optim.aux_loss_weight)
 
 
 def rng_states() -> dict:
