@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from striate.tasks.losses import masked_mse, pixel_cross_entropy, reconstruction_mse
 from striate.tasks.metrics import (KeypointMeter, ReconstructionMeter, SegmentationMeter, confusion_matrix,
-                                   intersection_over_union, mean_iou)
+                                   intersection_over_union, mean_iou, median_frequency_weights)
 
 NAN = float("nan")
 
@@ -42,6 +42,28 @@ def test_pixel_cross_entropy_leaves_out_the_ignore_index():
     changed = scores.clone()
     changed[0, :, 0] = 50.0  # scores at ignored pixels do not matter
     assert pixel_cross_entropy(changed, masks).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_median_frequency_weights_hand_computed():
+    # image 1: 6 background, 2 of class 1, 1 ignored; image 2: 5 background, 4 of class 2 (9 pixels each)
+    masks = torch.tensor([[[0, 0, 0], [0, 0, 0], [1, 1, 255]], [[0, 0, 0], [0, 0, 2], [2, 2, 2]]], dtype=torch.uint8)
+    weights = median_frequency_weights(masks, 4, ignore_index=255)
+    # freq: background 11/17 (8 + 9 labelled pixels), class 1 2/8, class 2 4/9; median 4/9; class 3 absent
+    frequency = torch.tensor([11 / 17, 2 / 8, 4 / 9], dtype=torch.float64)
+    assert torch.allclose(weights[:3].double(), (4 / 9) / frequency, atol=1e-6) and weights[3] == 1.0
+    assert weights[1] > weights[2] > weights[0]  # the rarer, the heavier
+
+
+def test_weighted_pixel_cross_entropy_is_the_weighted_mean_over_labelled_pixels():
+    torch.manual_seed(0)
+    scores, masks = torch.randn(2, 3, 2, 2), torch.tensor([[[0, 1], [2, 255]], [[0, 0], [1, 2]]])
+    weight = torch.tensor([0.5, 2.0, 4.0])
+    loss = pixel_cross_entropy(scores, masks, 255, weight=weight)
+    per_pixel = -torch.log_softmax(scores, dim=1).gather(1, masks.clamp(max=2).unsqueeze(1)).squeeze(1)
+    labelled = masks != 255
+    pixel_weights = weight[masks[labelled]]
+    assert loss.item() == pytest.approx(float((per_pixel[labelled] * pixel_weights).sum() / pixel_weights.sum()), rel=1e-6)
+    assert loss.item() == pytest.approx(F.cross_entropy(scores, masks, weight=weight, ignore_index=255).item(), rel=1e-6)
 
 
 def test_iou_hand_computed():

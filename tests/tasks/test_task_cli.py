@@ -61,6 +61,8 @@ def test_autoencoder_end_to_end(capsys, tmp_path):
     (["--data.task", "segmentaton"], "did you mean 'segmentation'"),
     (["--data.task", "segmentation", "--model", "lenet5"], "does not fit data.task segmentation"),
     (["--data.task", "keypoints", "--data", "missing.csv"], "not found: missing.csv"),
+    (["--class_balance", "median_frequency"], "weighs the pixels of a segmentation loss"),
+    (["--class_balance", "median"], "unknown optim.class_balance 'median'"),
 ])
 def test_bad_task_settings_are_one_line_errors(capsys, tmp_path, argv, message):
     code, _, err = run_cli(capsys, "train", *argv, "--data.source", "digits", "--out_dir", tmp_path, "--progress", "off")

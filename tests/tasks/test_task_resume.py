@@ -72,3 +72,9 @@ def test_task_watch_names_the_task_figures(canvas, tmp_path):
     with pytest.raises(ConfigError, match="unknown optim.watch 'val_rmse'.*val_miou"):
         train_task_from_config(segmentation_config(canvas, tmp_path, "bad", 1, watch="val_rmse"))
     assert not (tmp_path / "bad").exists()
+
+
+def test_median_frequency_balancing_weighs_the_rare_digit_pixels(canvas, tmp_path):
+    result = train_task_from_config(segmentation_config(canvas, tmp_path, "balanced", 1, class_balance="median_frequency"))
+    weights = json.loads((result["run_dir"] / "model.json").read_text())["class_weights"]
+    assert len(weights) == 11 and weights[0] < 0.5 * min(weights[1:])  # the background weighs far less than any digit

@@ -14,13 +14,20 @@ __all__ = ["masked_mse", "pixel_cross_entropy", "reconstruction_mse"]
 
 
 def pixel_cross_entropy(outputs: torch.Tensor, masks: torch.Tensor, ignore_index: int = 255,
-                        reduction: str = "mean") -> torch.Tensor:
+                        reduction: str = "mean", weight: torch.Tensor | None = None) -> torch.Tensor:
     """Per-pixel softmax loss: ``outputs`` N x C x H x W scores, ``masks`` N x H x W class indices;
-    pixels labelled ``ignore_index`` (object borders, unlabelled areas) add nothing."""
-    loss = F.cross_entropy(outputs, masks, ignore_index=ignore_index, reduction="sum")
-    if reduction == "sum":  # per image, so that summing over batches then dividing by images is the mean
-        return loss / masks[0].numel()
-    return loss / (masks != ignore_index).sum().clamp_min(1)
+    pixels labelled ``ignore_index`` (object borders, unlabelled areas) add nothing. ``weight`` (C values,
+    e.g. median frequency balancing) scales each pixel's loss by its true class; the mean is then over
+    the weights of the labelled pixels, as torch's weighted cross-entropy."""
+    if weight is not None:
+        weight = weight.to(device=outputs.device, dtype=outputs.dtype)
+    loss = F.cross_entropy(outputs, masks, weight=weight, ignore_index=ignore_index, reduction="sum")
+    labelled = masks != ignore_index
+    total = labelled.sum() if weight is None else weight[masks[labelled]].sum()
+    mean = loss / total.clamp_min(1e-12)
+    # "sum": the batch mean times its images, so that summing over batches and dividing by the images gives
+    # the same figure as training's per-batch means (weighted or not)
+    return mean * len(masks) if reduction == "sum" else mean
 
 
 def reconstruction_mse(outputs: torch.Tensor, images: torch.Tensor, reduction: str = "mean") -> torch.Tensor:

@@ -37,6 +37,28 @@ def mean_iou(confusion: torch.Tensor) -> float:
     return float(iou[present].mean()) if present.any() else math.nan
 
 
+def median_frequency_weights(masks: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
+    """Per-class loss weights by median frequency balancing (Eigen and Fergus 2015; SegNet):
+    ``freq(c)`` = pixels of class c / pixels of the images where c occurs, ``weight(c)`` = median freq / freq(c).
+    Rare classes (thin digit strokes) weigh more than the background; a class absent from ``masks`` gets 1."""
+    flat = masks.reshape(len(masks), -1).long()
+    counts = torch.zeros(num_classes, dtype=torch.float64)
+    image_pixels = torch.zeros(num_classes, dtype=torch.float64)
+    for mask in flat:
+        if ignore_index is not None:
+            mask = mask[mask != ignore_index]
+        per_class = torch.bincount(mask[mask < num_classes], minlength=num_classes).double()
+        counts += per_class
+        image_pixels += (per_class > 0).double() * mask.numel()
+    present = counts > 0
+    if not present.any():
+        return torch.ones(num_classes)
+    frequency = counts[present] / image_pixels[present]
+    weights = torch.ones(num_classes, dtype=torch.float64)
+    weights[present] = frequency.median() / frequency
+    return weights.float()
+
+
 class SegmentationMeter:
     """Loss, pixel accuracy, mean IoU and per-class IoU over batches of scores and masks."""
 

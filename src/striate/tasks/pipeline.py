@@ -24,6 +24,7 @@ from striate.pipeline import _make_monitor, resolve_device, seed_everything, sou
 from striate.runs import RunPaths, new_run_dir
 from striate.tasks.data import TargetSet, random_splits, read_keypoints, read_mask_folder, swap_map
 from striate.tasks.loader import TaskLoader
+from striate.tasks.metrics import median_frequency_weights
 from striate.tasks.task import AutoencoderTask, KeypointTask, SegmentationTask, Task, check_task_name
 from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights
 from striate.train.config import Config, config_to_dict
@@ -53,9 +54,12 @@ def prepare_task_data(config: Config) -> TaskData:
                         every.targets.shape[1], every.names)
     if data.task == "segmentation":
         every = read_mask_folder(data.path)
-        task = SegmentationTask(len(every.names), data.ignore_index)
-        return TaskData(task, random_splits(every, data.val_fraction, data.test_fraction, data.split_seed),
-                        len(every.names), every.names)
+        splits = random_splits(every, data.val_fraction, data.test_fraction, data.split_seed)
+        weights = None
+        if config.optim.class_balance == "median_frequency":  # from the training masks only
+            weights = median_frequency_weights(splits["train"].targets, len(every.names), data.ignore_index)
+        return TaskData(SegmentationTask(len(every.names), data.ignore_index, weights), splits, len(every.names),
+                        every.names)
     raw = make_splits(load_source(data.source, data.path, **source_options(config)), data.val_fraction,
                       data.test_fraction, data.split_seed)
     splits = {name: TargetSet(fit_to_size(part.images, data.input_size, data.fit), part.labels, part.class_names)
@@ -140,6 +144,7 @@ def _new_task_run(config: Config, recipe_name: str, prepared: TaskData, model_ar
     meta = {"striate_version": striate.__version__, "task": prepared.task.name,
             "model": {"name": config.model.name, "args": model_args}, "names": prepared.names,
             "class_names": prepared.names, "swap": getattr(prepared.task, "swap", None),
+            "class_weights": None if getattr(prepared.task, "weights", None) is None else prepared.task.weights.tolist(),
             "input_shape": [preprocess["channels"], preprocess["input_size"], preprocess["input_size"]],
             "preprocess": preprocess, "data": {"source": config.data.source, "path": config.data.path}}
     atomic_write_bytes(paths.config, yaml.safe_dump(config_to_dict(config), sort_keys=False).encode())

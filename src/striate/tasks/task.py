@@ -73,16 +73,17 @@ class KeypointTask(Task):
 
 
 class SegmentationTask(Task):
-    """Targets: N x 1 x H x W uint8 class masks (``ignore_index`` for pixels without a label)."""
+    """Targets: N x 1 x H x W uint8 class masks (``ignore_index`` for pixels without a label);
+    ``weights``: optional per-class loss weights (median frequency balancing)."""
 
     name, metric, higher_is_better = "segmentation", "miou", True
     figures = ("miou", "pixel_accuracy")
 
-    def __init__(self, num_classes: int, ignore_index: int = 255):
-        self.num_classes, self.ignore_index = num_classes, ignore_index
+    def __init__(self, num_classes: int, ignore_index: int = 255, weights: torch.Tensor | None = None):
+        self.num_classes, self.ignore_index, self.weights = num_classes, ignore_index, weights
 
     def loss(self, outputs, targets, reduction="mean"):
-        return pixel_cross_entropy(outputs, targets, self.ignore_index, reduction)
+        return pixel_cross_entropy(outputs, targets, self.ignore_index, reduction, self.weights)
 
     def meter(self):
         return SegmentationMeter(self.num_classes, self.ignore_index)

@@ -69,6 +69,7 @@ class OptimConfig:
     plateau_patience: int = 2  # plateau: epochs without improvement of monitor before lr *= gamma
     onecycle_start: float = 0.3  # onecycle: share of the run spent rising to lr
     loss: str = "cross_entropy"  # cross_entropy | mse | hinge | squared_hinge | bce
+    class_balance: str = "none"  # segmentation: none | median_frequency (per-class loss weights from the training masks)
     l1: float = 0.0  # L1 penalty on weights (with weight_decay: elastic net)
     label_smoothing: float = 0.0  # cross_entropy target smoothing
     clip_grad_norm: float = 0.0  # clip the global gradient norm to this (0: off)

@@ -26,6 +26,7 @@ from striate.train.regularize import EarlyStopping, decayed_parameters, set_drop
 from striate.train.schedules import build_schedule, monitor_mode
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+CLASS_BALANCE = ("none", "median_frequency")
 MONITORS = ("val_accuracy", "val_loss", "val_top5_error", "train_loss", "train_accuracy")
 
 
@@ -50,6 +51,11 @@ def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.d
         raise ConfigError(f"unknown run.precision '{run.precision}'; expected one of {list(PRECISIONS)}")
     if run.precision == "fp16" and device.type != "cuda":
         raise ConfigError("run.precision fp16 needs a CUDA GPU (loss scaling); on a CPU use bf16 or fp32")
+    if optim.class_balance not in CLASS_BALANCE:
+        raise ConfigError(f"unknown optim.class_balance '{optim.class_balance}'; expected one of {list(CLASS_BALANCE)}")
+    if optim.class_balance != "none" and config.data.task != "segmentation":
+        raise ConfigError(f"optim.class_balance {optim.class_balance} weighs the pixels of a segmentation loss; "
+                          f"data.task is {config.data.task}: set optim.class_balance none")
     if optim.watch not in watchable:
         raise ConfigError(f"unknown optim.watch '{optim.watch}'; expected one of {list(watchable)}")
     build_loss(optim.loss, optim.label_smoothing)
