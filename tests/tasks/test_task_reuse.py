@@ -100,3 +100,12 @@ def test_the_report_of_a_task_run_shows_its_own_figures(capsys, runs, tmp_path):
         assert all(word in page for word in words), name
         assert "could not be drawn" not in page, name
         assert page.count("data:image/png;base64,") >= pictures, name
+
+
+def test_the_classifying_predictor_refuses_a_task_run(runs):
+    from striate.errors import RunError
+    from striate.export.predictor import Predictor
+
+    folder, _, _ = runs
+    with pytest.raises(RunError, match="segmentation run.*striate predict RUN IMAGE... --out DIR"):
+        Predictor.from_run(folder / "seg")

@@ -34,6 +34,11 @@ class Predictor:
     def __init__(self, model: nn.Module, meta: dict, batch_size: int = 64, device: str | torch.device = "cpu"):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        if meta.get("task", "classification") != "classification":
+            from striate.errors import RunError
+
+            raise RunError(f"this is a {meta['task']} run; the Predictor (and 'striate serve') gives classes. Use "
+                           "'striate predict RUN IMAGE... --out DIR' for its masks, keypoints or reconstructions")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.meta = meta
