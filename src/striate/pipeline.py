@@ -119,7 +119,12 @@ def train_from_config(config: Config, recipe_name: str = "run", stream=None) -> 
     """Train as ``config`` says and write the run directory; returns its path and the final figures.
 
     Under torchrun every rank calls this; rank 0 writes the run directory and returns the figures.
+    A ``data.task`` other than classification goes to striate.tasks.pipeline.train_task_from_config.
     """
+    if config.data.task != "classification":
+        from striate.tasks.pipeline import train_task_from_config
+
+        return train_task_from_config(config, recipe_name, stream)
     return _train(config, recipe_name, stream)
 
 

@@ -100,6 +100,30 @@ def test_reach_target_counts_epochs_steps_and_seconds():
                                                              "seconds_to_target": 5.0}
     assert reach_target(history, "val_loss", 0.5)["epochs_to_target"] == 2  # losses count downwards
     assert reach_target(history, "train_accuracy", 0.9)["epochs_to_target"] is None
+    errors = [{"epoch": 1, "step": 5, "seconds": 1.0, "val_rmse": 2.0, "val_top5_error": 0.3},
+              {"epoch": 2, "step": 10, "seconds": 1.0, "val_rmse": 0.9, "val_top5_error": 0.1}]
+    assert reach_target(errors, "val_rmse", 1.0)["epochs_to_target"] == 2  # errors count downwards too
+    assert reach_target(errors, "val_top5_error", 0.2)["epochs_to_target"] == 2
+
+
+def test_a_comparison_of_segmentation_runs_reports_mean_iou(tmp_path):
+    from striate.tasks.synthetic import make_mnist_canvas
+
+    canvas = make_mnist_canvas(tmp_path / "canvas", count=24, size=28, seed=5)
+    config = config_from_dict({
+        "model": {"name": "dilated_context", "args": {"width": 4}},
+        "data": {"task": "segmentation", "path": str(canvas), "val_fraction": 0.25, "test_fraction": 0.25},
+        "optim": {"optimizer": "adam", "lr": 0.01, "batch_size": 8, "epochs": 2},
+        "run": {"out_dir": str(tmp_path / "unused"), "name": "seg", "progress": "off"},
+    })
+    report = compare(config, [parse_variation("optim.lr=0.01,0.001")], seeds=1, folder=tmp_path / "cmp",
+                     target=("val_miou", 0.0))
+    for row in report["rows"]:
+        summary = json.loads((Path(row["runs"][0]) / "summary.json").read_text())
+        assert row["test_miou"]["mean"] == pytest.approx(summary["test"]["miou"])
+        assert 0 <= row["best_val_miou"]["mean"] <= 1 and row["epochs_to_target"]["mean"] == 1
+    table = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert "test mean IoU" in table and "test %" not in table
 
 
 def test_parallel_jobs_train_every_run(tmp_path):

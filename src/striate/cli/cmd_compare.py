@@ -29,7 +29,8 @@ def parse_target(text: str | None) -> tuple[str, float] | None:
     if not text:
         return None
     metric, _, value = text.partition("=")
-    known = ("train_accuracy", "val_accuracy", "train_loss", "val_loss")
+    known = ("train_accuracy", "val_accuracy", "train_loss", "val_loss",
+             *(f"{split}_{name}" for name in ("miou", "rmse", "mse") for split in ("val", "train")))
     if metric not in known:
         raise ConfigError(f"--target '{text}': unknown metric '{metric}'; expected one of {known}, e.g. val_accuracy=0.9")
     try:

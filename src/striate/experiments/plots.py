@@ -33,8 +33,16 @@ def arm_curves(results: list[dict], metric: str) -> dict[str, dict]:
     return curves
 
 
+def curve_figures(results: list[dict]) -> tuple[tuple[str, str], ...]:
+    """The four panels: accuracy and loss for classifiers, the task's own figure and loss for task runs."""
+    metric = next((r["summary"].get("metric") for r in results if r.get("summary", {}).get("task")), None)
+    if metric is None:
+        return CURVES
+    return ((f"val_{metric}", f"validation {metric}"), (f"train_{metric}", f"training {metric}"), *CURVES[2:])
+
+
 def write_curves(results: list[dict], path: str | Path, title: str = "") -> Path:
-    """A 2x2 figure (validation/training accuracy and loss against epochs), one line per arm."""
+    """A 2x2 figure (validation/training accuracy, or a task's figure, and loss against epochs), one line per arm."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,7 +50,7 @@ def write_curves(results: list[dict], path: str | Path, title: str = "") -> Path
     from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(2, 2, figsize=(11, 8))
-    for axis, (metric, name) in zip(axes.flat, CURVES):
+    for axis, (metric, name) in zip(axes.flat, curve_figures(results)):
         for label, curve in arm_curves(results, metric).items():
             line, = axis.plot(curve["epochs"], curve["mean"], marker="o", markersize=3, label=label)
             axis.fill_between(curve["epochs"], curve["low"], curve["high"], color=line.get_color(), alpha=0.2)

@@ -15,21 +15,31 @@ import io
 import math
 import statistics
 
-FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy", "train_eval_accuracy",
-           "train_test_gap", "epochs_to_target", "steps_to_target", "seconds_to_target")
+ACCURACY_FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy",
+                    "train_eval_accuracy", "train_test_gap")
+TARGET_FIGURES = ("epochs_to_target", "steps_to_target", "seconds_to_target")
 PERCENT = {"final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy", "train_eval_accuracy",
            "train_test_gap"}
+# the figures of task runs (keypoints, segmentation, autoencoder): name in headers, decimals shown
+TASK_FIGURES = {"miou": ("mean IoU", 4), "rmse": ("RMSE px", 3), "mse": ("MSE", 5)}
+TASK_KINDS = (("final_val", "final val"), ("best_val", "best val"), ("test", "test"), ("final_train", "train (running)"))
+FIGURES = (*ACCURACY_FIGURES, *(f"{kind}_{metric}" for metric in TASK_FIGURES for kind, _ in TASK_KINDS),
+           *TARGET_FIGURES)
+DIGITS = {f"{kind}_{metric}": digits for metric, (_, digits) in TASK_FIGURES.items() for kind, _ in TASK_KINDS}
 # column headers of the printed and Markdown tables
 HEADERS = {"final_val_accuracy": "final val %", "best_val_accuracy": "best val %", "test_accuracy": "test %",
            "final_train_accuracy": "train % (running)", "train_eval_accuracy": "train % (eval)",
            "train_test_gap": "train-test gap %", "epochs_to_target": "epochs to target",
-           "steps_to_target": "steps to target", "seconds_to_target": "seconds to target", "train_seconds": "train seconds"}
+           "steps_to_target": "steps to target", "seconds_to_target": "seconds to target", "train_seconds": "train seconds",
+           **{f"{kind}_{metric}": f"{head} {name}" for metric, (name, _) in TASK_FIGURES.items() for kind, head in TASK_KINDS}}
 
 
 def reach_target(history: list[dict], metric: str, threshold: float) -> dict:
     """The first epoch whose ``metric`` reaches ``threshold`` (at or above; at or below for losses),
     with the optimizer steps and training seconds spent until then; None values if never reached."""
-    lower_is_better = metric.endswith("loss")
+    from striate.train.schedules import monitor_mode
+
+    lower_is_better = monitor_mode(metric) == "min"  # losses, errors, RMSE, MSE
     seconds = 0.0
     for figures in history:
         seconds += figures.get("seconds", 0.0)
@@ -45,6 +55,9 @@ def run_figures(result: dict, target: tuple[str, float] | None) -> dict:
     """The figures of one run (see the module docstring)."""
     summary, history = result["summary"], result["history"]
     final = history[-1] if history and "failed" not in result else {}  # a diverged run has no final figures
+    if summary.get("task"):
+        figures = _task_figures(summary, history, final)
+        return figures | reach_target(history, *target) if target is not None else figures
     figures = {"final_val_accuracy": final.get("val_accuracy"), "best_val_accuracy": summary.get("best_val_accuracy"),
                "test_accuracy": summary.get("test_accuracy"), "final_train_accuracy": final.get("train_accuracy"),
                "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
@@ -55,6 +68,19 @@ def run_figures(result: dict, target: tuple[str, float] | None) -> dict:
     if target is not None:
         figures |= reach_target(history, *target)
     return figures
+
+
+def _task_figures(summary: dict, history: list[dict], final: dict) -> dict:
+    """A task run's figure (mean IoU, RMSE, MSE): final and best validation, test, final training."""
+    from striate.train.schedules import monitor_mode
+
+    metric = summary["metric"]
+    values = [f[f"val_{metric}"] for f in history if f.get(f"val_{metric}") is not None]
+    best = (max if monitor_mode(f"val_{metric}") == "max" else min)(values) if values else None
+    return {f"final_val_{metric}": final.get(f"val_{metric}"), f"best_val_{metric}": best,
+            f"test_{metric}": summary.get("test", {}).get(metric), f"final_train_{metric}": final.get(f"train_{metric}"),
+            "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
+            "parameters": summary.get("parameters")}
 
 
 def spread(values: list) -> dict:
@@ -92,7 +118,7 @@ def _cell(figure: str, stats: dict) -> str:
     if stats["mean"] is None:
         return "-"
     percent = figure in PERCENT
-    scale, digits = (100.0, 2) if percent else (1.0, 1)
+    scale, digits = (100.0, 2) if percent else (1.0, DIGITS.get(figure, 1))
     text = f"{scale * stats['mean']:.{digits}f} ± {scale * stats['std']:.{digits}f}"
     if stats["reached"] < stats["runs"]:
         text += f" ({stats['reached']}/{stats['runs']})"
