@@ -9,7 +9,6 @@ before the run directory is created, so a bad command leaves nothing behind.
 0.982
 """
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from striate.errors import ConfigError, RunError
 from striate.layers import init_weights
 from striate.models import create_model
 from striate.models.spec import is_spec_path, read_spec
-from striate.runs import RunPaths, new_run_dir
+from striate.runs import RunPaths, new_run_dir, read_history, write_summary
 from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
 from striate.train.config import Config, config_to_dict, load_recipe
 from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
@@ -110,7 +109,7 @@ def make_loader(part: ImageSet, preprocess: dict, config: Config, device, train:
                         normalize=make_normalizer(preprocess, device))
 
 
-def _write_run_files(paths: RunPaths, config: Config, meta: dict) -> None:
+def write_run_files(paths: RunPaths, config: Config, meta: dict) -> None:
     atomic_write_bytes(paths.config, yaml.safe_dump(config_to_dict(config), sort_keys=False).encode())
     atomic_write_json(paths.meta, meta)
 
@@ -184,7 +183,7 @@ def _new_run(config: Config, recipe_name: str, world, model_args: dict, class_na
             "class_names": class_names, "input_shape": [preprocess["channels"], preprocess["input_size"],
                                                         preprocess["input_size"]],
             "preprocess": preprocess_figures, "data": {"source": config.data.source, "path": config.data.path}}
-    _write_run_files(paths, config, meta)
+    write_run_files(paths, config, meta)
     return paths
 
 
@@ -201,7 +200,7 @@ def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
     """Evaluate the best weights on the test split and write the summary."""
     from striate.train.checkpoint import load_weights
 
-    history = [json.loads(line) for line in paths.metrics.read_text().splitlines() if line]
+    history = read_history(paths)
     model.load_state_dict(load_weights(paths.weights("best")))
     test = evaluate(model, make_loader(splits["test"], preprocess, config, device, train=False),
                     len(splits["train"].class_names), build_loss(config.optim.loss))
@@ -216,12 +215,8 @@ def _finish(paths, model, splits, preprocess, config, device, best) -> dict:
         train = evaluate(model, make_loader(splits["train"], preprocess, config, device, train=False),
                          len(splits["train"].class_names))
         summary["train_eval_accuracy"] = train["accuracy"]
-    atomic_write_json(paths.summary, summary)
-    text = (f"run {paths.root}\nmodel {config.model.name} ({summary['parameters']:,} parameters)\n"
-            f"best epoch {best['epoch']}: {config.optim.watch} {best['value'] if best['value'] is None else round(best['value'], 4)}\n"
-            f"test accuracy {100 * test['accuracy']:.2f}% on {test['count']} images\n"
-            f"training time {summary['train_seconds']:.1f}s\n")
-    atomic_write_bytes(paths.root / "summary.txt", text.encode())
+    write_summary(paths, summary, f"{config.model.name} ({summary['parameters']:,} parameters)", best,
+                  config.optim.watch, f"accuracy {100 * test['accuracy']:.2f}% on {test['count']} images")
     return {"run_dir": paths.root, "history": history, "test": test, "summary": summary}
 
 

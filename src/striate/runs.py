@@ -26,7 +26,7 @@ from torch import nn
 from striate.data.preprocess import load_arrays
 from striate.errors import RunError
 from striate.models import create_model
-from striate.train.checkpoint import load_weights
+from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights
 
 WEIGHT_FILES = ("best", "last")
 
@@ -97,3 +97,17 @@ def load_run_model(run_dir: str | Path, which: str = "best", device: str | torch
     except RuntimeError as error:
         raise RunError(f"{run_dir}: the weights do not fit model '{meta['model']['name']}' ({error})") from None
     return model.to(device).eval(), meta
+
+
+def read_history(paths: RunPaths) -> list[dict]:
+    """The per-epoch figures the run has logged (metrics.jsonl), oldest first (all epochs after a resume)."""
+    return [json.loads(line) for line in paths.metrics.read_text().splitlines() if line]
+
+
+def write_summary(paths: RunPaths, summary: dict, model_line: str, best: dict, watch: str, test_line: str) -> None:
+    """summary.json, and summary.txt in words: the run, the model, the best epoch, the test figure, the time."""
+    value = best["value"] if best["value"] is None else round(best["value"], 4)
+    atomic_write_json(paths.summary, summary)
+    text = (f"run {paths.root}\nmodel {model_line}\nbest epoch {best['epoch']}: {watch} {value}\n"
+            f"test {test_line}\ntraining time {summary['train_seconds']:.1f}s\n")
+    atomic_write_bytes(paths.root / "summary.txt", text.encode())

@@ -1,6 +1,5 @@
 """Training curves and layer monitor plots: reading the run's records and drawing them."""
 
-import json
 
 import pytest
 from visualize_helpers import decode_png

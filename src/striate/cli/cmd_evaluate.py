@@ -62,7 +62,9 @@ def _evaluate_task(args) -> int:
                                        for name, iou in zip(meta["class_names"], figures["per_class_iou"])])
     if "per_point_error" in figures:
         print()
-        names = [name[:-2] for name in meta["names"][::2]]
+        from striate.tasks.data import point_names
+
+        names = point_names(meta["names"])
         print_table(["keypoint", "error (px)"], [[name, "-" if error != error else f"{error:.3f}"]
                                                  for name, error in zip(names, figures["per_point_error"])])
     return 0

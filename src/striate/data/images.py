@@ -139,15 +139,20 @@ def as_image(item, channels: int) -> torch.Tensor:
                     "a PIL image or encoded image bytes")
 
 
-def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tensor:
-    """uint8 ``C x H x W`` images of any size -> the normalised float batch the run's network expects:
-    resized to the training data's native size, padded or resized to the input size, normalised."""
+def to_network_size(images: list[torch.Tensor], preprocess: dict) -> torch.Tensor:
+    """uint8 ``C x H x W`` images of any size -> a float batch in 0..1 at the run's input size: resized
+    to the training data's native size, then padded or resized to the input size (not normalised)."""
     native = tuple(preprocess["native_size"])
     if native[0] == native[1]:  # shorter side scaled, centre cropped: as image folders are read for training
         stacked = torch.stack([fit_image(image, native[0]) for image in images])
     else:
         stacked = torch.stack([resize(image.unsqueeze(0), native)[0] for image in images])
-    stacked = fit_to_size(stacked, preprocess["input_size"], preprocess["fit"]).float().div(255)
+    return fit_to_size(stacked, preprocess["input_size"], preprocess["fit"]).float().div(255)
+
+
+def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tensor:
+    """uint8 ``C x H x W`` images of any size -> the normalised float batch the run's network expects
+    (:func:`to_network_size`, then the run's normalisation)."""
     from striate.data.preprocess import make_normalizer
 
-    return make_normalizer(preprocess)(stacked)
+    return make_normalizer(preprocess)(to_network_size(images, preprocess))

@@ -98,7 +98,7 @@ def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
     from fastapi.concurrency import run_in_threadpool
 
     from striate.serve import schemas
-    from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
+    from striate.serve.pictures import first_layer_filters, input_picture, layer_picture
 
     filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
     limits = info["limits"]

@@ -76,6 +76,11 @@ def _keypoint_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return images, np.asarray(targets, dtype=np.float32), names
 
 
+def point_names(target_names: list[str]) -> list[str]:
+    """The keypoint names of the coordinate columns: ``left_eye_x, left_eye_y`` -> ``left_eye``."""
+    return [name[:-2] for name in target_names[::2]]
+
+
 def swap_map(target_names: list[str]) -> list[int]:
     """The keypoint permutation of a left-right flip, from the column names: ``left_eye_center_x`` pairs
     with ``right_eye_center_x`` (keypoints without a left/right partner stay in place).
@@ -83,7 +88,7 @@ def swap_map(target_names: list[str]) -> list[int]:
     >>> swap_map(["left_eye_x", "left_eye_y", "nose_x", "nose_y", "right_eye_x", "right_eye_y"])
     [2, 1, 0]
     """
-    points = [name[:-2] for name in target_names[::2]]  # 'left_eye_x' -> 'left_eye'
+    points = point_names(target_names)
     index = {name: position for position, name in enumerate(points)}
     mirrored = [name.replace("left", "\0").replace("right", "left").replace("\0", "right") for name in points]
     return [index.get(name, position) for position, name in enumerate(mirrored)]

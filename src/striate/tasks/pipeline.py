@@ -6,28 +6,24 @@ directory, through the same ``fit`` as classification (striate.train.loop) with 
 0.71
 """
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 import striate
 from striate.data import fit_to_size, load_source, make_splits
 from striate.data.augment import build_augment
 from striate.data.preprocess import fit_preprocess, make_normalizer
 from striate.errors import ConfigError
+from striate.layers import init_weights
 from striate.models import create_model, model_task
 from striate.models.spec import is_spec_path
-from striate.layers import init_weights
-from striate.pipeline import _make_monitor, resolve_device, seed_everything, source_options
-from striate.runs import RunPaths, new_run_dir
+from striate.pipeline import _make_monitor, resolve_device, seed_everything, source_options, write_run_files
+from striate.runs import RunPaths, new_run_dir, read_history, write_summary
 from striate.tasks.data import TargetSet, random_splits, read_keypoints, read_mask_folder, swap_map
 from striate.tasks.loader import TaskLoader
 from striate.tasks.metrics import median_frequency_weights
 from striate.tasks.task import AutoencoderTask, KeypointTask, SegmentationTask, Task, check_task_name
-from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights
-from striate.train.config import Config, config_to_dict
+from striate.train.checkpoint import load_weights
+from striate.train.config import Config
 from striate.train.distributed import world_from_environment
 from striate.train.loop import StepOptions, evaluate
 from striate.train.runner import check_config, prepare_model, run_training
@@ -147,8 +143,7 @@ def _new_task_run(config: Config, recipe_name: str, prepared: TaskData, model_ar
             "class_weights": None if getattr(prepared.task, "weights", None) is None else prepared.task.weights.tolist(),
             "input_shape": [preprocess["channels"], preprocess["input_size"], preprocess["input_size"]],
             "preprocess": preprocess, "data": {"source": config.data.source, "path": config.data.path}}
-    atomic_write_bytes(paths.config, yaml.safe_dump(config_to_dict(config), sort_keys=False).encode())
-    atomic_write_json(paths.meta, meta)
+    write_run_files(paths, config, meta)
     return paths
 
 
@@ -157,7 +152,7 @@ def _finish(paths, model, prepared: TaskData, preprocess, config, device, best) 
     from striate.tasks.pictures import draw_task_picture
 
     task = prepared.task
-    history = [json.loads(line) for line in paths.metrics.read_text().splitlines() if line]
+    history = read_history(paths)
     model.load_state_dict(load_weights(paths.weights("best")))
     test_loader = task_loader(prepared.splits["test"], task, preprocess, config, device, train=False)
     test = evaluate(model, test_loader, 0, options=StepOptions(task=task))
@@ -166,12 +161,8 @@ def _finish(paths, model, prepared: TaskData, preprocess, config, device, best) 
                "watch": config.optim.watch, "best_value": best["value"], "test": test, "epochs": len(history),
                "train_seconds": sum(f["seconds"] for f in history), "picture": str(picture),
                "parameters": sum(p.numel() for p in model.parameters())}
-    atomic_write_json(paths.summary, summary)
-    text = (f"run {paths.root}\nmodel {config.model.name} ({summary['parameters']:,} parameters), task {task.name}\n"
-            f"best epoch {best['epoch']}: {config.optim.watch} {best['value']:.4f}\n"
-            f"test {format_task_figures(test)} on {test['count']} images\n"
-            f"training time {summary['train_seconds']:.1f}s\n")
-    atomic_write_bytes(paths.root / "summary.txt", text.encode())
+    write_summary(paths, summary, f"{config.model.name} ({summary['parameters']:,} parameters), task {task.name}",
+                  best, config.optim.watch, f"{format_task_figures(test)} on {test['count']} images")
     return {"run_dir": paths.root, "history": history, "test": test, "summary": summary}
 
 

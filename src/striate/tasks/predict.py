@@ -23,13 +23,20 @@ def evaluate_task_run(run_dir: str | Path, weights: str = "best", data_path: str
     """The task's figures (mean IoU and per-class IoU, keypoint RMSE and per-point error, reconstruction
     MSE) on the run's own test split, rebuilt from its recipe and split seed, or on the test split of
     ``data_path`` (a mask folder, a keypoint CSV, or any image source for an autoencoder)."""
+    from striate.runs import load_run_model
+
+    model, meta = load_run_model(run_dir, weights)
+    return evaluate_task_model(model, meta, run_dir, data_path), meta
+
+
+def evaluate_task_model(model, meta: dict, run_dir: str | Path, data_path: str | None = None) -> dict:
+    """:func:`evaluate_task_run` with the run's model already loaded."""
     from striate.data.sources import infer_source
-    from striate.runs import RunPaths, load_run_model
+    from striate.runs import RunPaths
     from striate.tasks.pipeline import prepare_task_data, task_loader
     from striate.train.config import load_recipe
     from striate.train.loop import StepOptions, evaluate
 
-    model, meta = load_run_model(run_dir, weights)
     config = load_recipe(RunPaths(Path(run_dir)).config)
     if data_path:
         config.data.path = data_path
@@ -42,8 +49,7 @@ def evaluate_task_run(run_dir: str | Path, weights: str = "best", data_path: str
                         f"(data.test_fraction is {config.data.test_fraction})")
     _check_shape(test.images.shape[1:], meta)
     loader = task_loader(test, prepared.task, meta["preprocess"], config, torch.device("cpu"), train=False)
-    figures = evaluate(model, loader, 0, options=StepOptions(task=prepared.task))
-    return figures, meta
+    return evaluate(model, loader, 0, options=StepOptions(task=prepared.task))
 
 
 def _check_shape(shape, meta: dict) -> None:
@@ -66,8 +72,7 @@ def _task_model(run_dir: str | Path, weights: str):
 
 def _inputs(paths: list[str], meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Image files -> (the images in 0..1 at the network's size, the normalised network input)."""
-    from striate.data.geometry import fit_image, fit_to_size
-    from striate.data.images import as_image
+    from striate.data.images import as_image, to_network_size
     from striate.data.preprocess import make_normalizer
 
     preprocess = meta["preprocess"]
@@ -79,9 +84,7 @@ def _inputs(paths: list[str], meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
                             "predict them in separate calls")
         images = torch.stack(decoded).float().div(255)
     else:
-        native = tuple(preprocess["native_size"])
-        images = torch.stack([fit_image(image, native[0]) for image in decoded])
-        images = fit_to_size(images, preprocess["input_size"], preprocess["fit"]).float().div(255)
+        images = to_network_size(decoded, preprocess)
     return images, make_normalizer(preprocess)(images)
 
 
@@ -98,7 +101,9 @@ def predict_task_files(run_dir: str | Path, paths: list[str], out_dir: str | Pat
     if task == "keypoints":
         half = (meta["preprocess"]["input_size"] - 1) / 2
         points = ((outputs.view(len(outputs), -1, 2) + 1) * half).tolist()
-        names = [name[:-2] for name in meta["names"][::2]]  # 'left_eye_center_x' -> 'left_eye_center'
+        from striate.tasks.data import point_names
+
+        names = point_names(meta["names"])
         return [{"image": str(path), "points": {name: [round(x, 2), round(y, 2)] for name, (x, y) in zip(names, row)}}
                 for path, row in zip(paths, points)]
     if out_dir is None:

@@ -103,6 +103,8 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
     options = step_options(config, optimizer, device, world)
     options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
     options.task = task
+    if not hasattr(model, "aux_logits"):  # only GoogLeNet-style models have auxiliary classifiers
+        options.aux_weight = 0.0
     early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.watch))
     state, best = LoopState(), {"value": None, "epoch": 0}
     if resume:

@@ -124,7 +124,7 @@ def _write_run(model, model_args, prepared, config, device, plan, recipe_name, s
 
     import striate
     from striate.data.preprocess import ARRAYS_FILE, split_arrays
-    from striate.pipeline import _finish, _write_run_files
+    from striate.pipeline import _finish, write_run_files
     from striate.runs import RunPaths, new_run_dir
     from striate.train.checkpoint import atomic_write_bytes, save_weights
     from striate.train.runner import _better
@@ -140,7 +140,7 @@ def _write_run(model, model_args, prepared, config, device, plan, recipe_name, s
             "input_shape": [preprocess["channels"], preprocess["input_size"], preprocess["input_size"]],
             "preprocess": figures, "data": {"source": config.data.source, "path": config.data.path},
             "transfer": {"source": source, "plan": vars(plan)}}
-    _write_run_files(paths, config, meta)
+    write_run_files(paths, config, meta)
     best = {"value": None, "epoch": 0}
     mode = monitor_mode(config.optim.watch)
 

@@ -19,15 +19,15 @@ CURVES = {"segmentation": (("miou", "mean IoU", 1.0), "per-pixel cross-entropy")
 
 def build_task_sections(run_dir: str | Path, weights: str = "best", data_path: str | None = None) -> list[h.Section]:
     from striate.runs import RunPaths, load_run_model
-    from striate.tasks.predict import evaluate_task_run
+    from striate.tasks.predict import evaluate_task_model
     from striate.train.config import load_recipe
     from striate.visualize.curves import read_metrics, read_step_records
     from striate.visualize.report import _build_one, _read_summary
     from striate.visualize.report_sections import ReportContext, configuration, filters, model_summary
 
     run_dir = Path(run_dir)
-    figures, meta = evaluate_task_run(run_dir, weights, data_path)
-    model, _ = load_run_model(run_dir, weights)
+    model, meta = load_run_model(run_dir, weights)
+    figures = evaluate_task_model(model, meta, run_dir, data_path)
     run = SimpleNamespace(root=run_dir, model=model, meta=meta, input_shape=tuple(meta["input_shape"]),
                           config=load_recipe(RunPaths(run_dir).config))
     with tempfile.TemporaryDirectory(prefix="striate-report-") as scratch:
@@ -73,7 +73,9 @@ def final_figures(context) -> h.Section:
         table = h.table(["class", "IoU"], rows)
         text = "Intersection over union per class on the test split (a class absent from both truth and prediction has none)."
     elif "per_point_error" in figures:
-        names = [name[:-2] for name in meta["names"][::2]]
+        from striate.tasks.data import point_names
+
+        names = point_names(meta["names"])
         rows = [[name, "n/a" if error != error else f"{error:.3f}"] for name, error in zip(names, figures["per_point_error"])]
         table = h.table(["keypoint", "error (px, Euclidean RMSE)"], rows)
         text = "Root-mean-square distance between predicted and true positions, per keypoint, over the points present."
