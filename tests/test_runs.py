@@ -4,12 +4,9 @@ import pytest
 import torch
 import yaml
 
-from striate.data import DeviceLoader
 from striate.errors import RunError
-from striate.pipeline import held_out_split, train_from_config
-from striate.runs import RunPaths, load_run_model, read_meta
-from striate.train.config import load_recipe
-from striate.train.loop import evaluate
+from striate.session import RunPaths, load_run_model, open_run, read_meta
+from striate.session import train_run as train_from_config
 
 
 def test_run_directory_layout_and_no_pickle(tiny_run):
@@ -29,10 +26,7 @@ def test_run_directory_layout_and_no_pickle(tiny_run):
 
 
 def test_saved_model_reproduces_the_test_figures(tiny_run):
-    model, meta = load_run_model(tiny_run)
-    config = load_recipe(RunPaths(tiny_run).config)
-    test = held_out_split(config, meta["preprocess"])
-    figures = evaluate(model, DeviceLoader(test, 64, meta["preprocess"]["mean"], meta["preprocess"]["std"]), 10)
+    figures = open_run(tiny_run).evaluate()
     summary = json.loads(RunPaths(tiny_run).summary.read_text())
     assert figures["accuracy"] == summary["test_accuracy"]
     assert figures["loss"] == pytest.approx(summary["test_loss"], rel=1e-6)

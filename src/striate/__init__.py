@@ -9,8 +9,6 @@ look inside it, transfer it and ship it. PyTorch is the engine.
 61706
 """
 
-__version__ = "0.1.0"
-
 from striate.errors import (
     ConfigError,
     DataError,
@@ -21,6 +19,7 @@ from striate.errors import (
     TrainingDivergedError,
 )
 from striate.models import create_model, list_models, register_model
+from striate.version import __version__
 
 __all__ = [
     "__version__",

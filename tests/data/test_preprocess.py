@@ -91,8 +91,8 @@ def test_bad_settings():
 def test_a_whitened_run_predicts_with_the_same_preprocessing(tiny_cfg):
     from striate.data.images import to_network_input
     from striate.data.sources import load_source
-    from striate.pipeline import make_loader, prepare_data, train_from_config
-    from striate.runs import load_run_model
+    from striate.session import make_loader, prepare, train_run as train_from_config
+    from striate.session import load_run_model
 
     config = tiny_cfg
     config.data.normalize, config.data.whiten_epsilon = "zca_white", 0.01
@@ -102,8 +102,9 @@ def test_a_whitened_run_predicts_with_the_same_preprocessing(tiny_cfg):
     assert meta["preprocess"]["normalize"] == "zca_white" and "arrays" not in meta["preprocess"]
     _, loaded = load_run_model(run_dir)
     images = load_source("digits")["train"].images[:4]
-    prepared = prepare_data(config)
-    direct = make_loader(prepared.splits["train"].subset(torch.arange(4)), prepared.preprocess, config, "cpu", False)
+    prepared = prepare(config)
+    prepared.splits["train"] = prepared.splits["train"].subset(torch.arange(4))
+    direct = make_loader(prepared, "train", config, "cpu", False)
     assert torch.allclose(to_network_input(list(images), loaded["preprocess"]),
                           make_normalizer(prepared.preprocess)(images.float().div(255)), atol=1e-5)
     assert next(iter(direct))[0].shape == (4, 1, 8, 8)

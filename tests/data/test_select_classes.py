@@ -32,7 +32,7 @@ def test_unknown_or_repeated_classes_fail():
 
 
 def test_recipe_key_reaches_the_splits(tiny_cfg):
-    from striate.pipeline import prepare_data
+    from striate.session import prepare as prepare_data
 
     tiny_cfg.data.classes = [7, 3]
     splits = prepare_data(tiny_cfg).splits

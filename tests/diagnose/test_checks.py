@@ -15,7 +15,7 @@ from striate.diagnose.report import FAIL, PASS
 @pytest.fixture
 def setup(tiny_cfg):
     """A CheckSetup for the tiny MLP (64 -> 32 -> 10) on scikit-learn's 8x8 digits."""
-    from striate.diagnose.runner import build_setup
+    from striate.diagnose.run_checks import build_setup
 
     return build_setup(tiny_cfg, torch.device("cpu"))[0]
 

@@ -4,7 +4,8 @@ import json
 
 import torch
 
-from striate.diagnose.monitors import LayerMonitor
+from striate.train.layer_monitor import LayerMonitor
+from striate.tasks import ClassificationTask
 from striate.train.loop import evaluate, train_epoch
 
 
@@ -24,7 +25,7 @@ def _model():
 
 
 def test_monitored_run_stores_layer_figures_in_metrics(tiny_cfg, capsys):
-    from striate.pipeline import train_from_config
+    from striate.session import train_run as train_from_config
 
     tiny_cfg.run.monitor = True
     result = train_from_config(tiny_cfg)
@@ -41,7 +42,7 @@ def test_monitored_run_stores_layer_figures_in_metrics(tiny_cfg, capsys):
 
 
 def test_unmonitored_run_has_no_layer_figures(tiny_cfg):
-    from striate.pipeline import train_from_config
+    from striate.session import train_run as train_from_config
 
     result = train_from_config(tiny_cfg)
     first = json.loads((result["run_dir"] / "metrics.jsonl").read_text().splitlines()[0])
@@ -52,8 +53,8 @@ def test_only_every_nth_training_step_is_measured_and_evaluation_is_not():
     model, loader = _model(), _digits_loader()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     monitor = LayerMonitor(model, optimizer, every=4)
-    train_epoch(model, optimizer, loader)  # 1797 images / 64 = 29 steps: steps 0, 4, ..., 28 are measured
-    evaluate(model, loader, 10)  # eval mode: not measured
+    train_epoch(model, optimizer, loader, ClassificationTask(10))  # 1797 images / 64 = 29 steps: steps 0, 4, ..., 28 are measured
+    evaluate(model, loader, ClassificationTask(10))  # eval mode: not measured
     assert len(monitor.sums["features.act1"]["std"]) == 8
     assert len(monitor.sums["head.weight"]["update_ratio"]) == 8
     monitor.epoch_figures()
@@ -65,7 +66,7 @@ def test_close_removes_every_hook():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     monitor = LayerMonitor(model, optimizer, every=1)
     monitor.close()
-    train_epoch(model, optimizer, loader)
+    train_epoch(model, optimizer, loader, ClassificationTask(10))
     assert not monitor.sums
     assert all(not module._forward_hooks for module in model.modules())
 
@@ -75,7 +76,7 @@ def test_too_high_learning_rate_is_warned_about():
     optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
     monitor = LayerMonitor(model, optimizer, every=1)
     try:
-        train_epoch(model, optimizer, loader)
+        train_epoch(model, optimizer, loader, ClassificationTask(10))
     except Exception:  # it may well diverge: the figures up to then are what counts
         pass
     warnings = monitor.epoch_figures()["monitor_warnings"]
@@ -88,7 +89,7 @@ def test_dead_network_is_warned_about():
         model.features.fc1.bias.fill_(-100.0)  # no ReLU of the hidden layer can fire
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     monitor = LayerMonitor(model, optimizer, every=2)
-    train_epoch(model, optimizer, loader)
+    train_epoch(model, optimizer, loader, ClassificationTask(10))
     figures = monitor.epoch_figures()
     assert figures["monitor"]["features.act1"]["dead_fraction"] == 1.0
     assert any(line.startswith("features.act1: 100% of ReLU channels dead") for line in figures["monitor_warnings"])

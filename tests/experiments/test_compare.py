@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from striate.experiments import compare, parse_variation
-from striate.experiments.runner import config_hash
+from striate.experiments.plan import config_hash
 from striate.experiments.table import reach_target
 from striate.train.config import config_from_dict
 

@@ -13,7 +13,7 @@ from striate.data import load_source
 from striate.data.images import load_image, to_network_input
 from striate.errors import DataError
 from striate.export import Predictor
-from striate.runs import load_run_model
+from striate.session import load_run_model
 
 
 @pytest.fixture(scope="module")

@@ -81,7 +81,7 @@ def test_unknown_init_lists_the_names():
 
 
 def test_training_recipe_init_is_checked_before_a_run_directory_exists(tiny_cfg, tmp_path):
-    from striate.pipeline import train_from_config
+    from striate.session import train_run as train_from_config
 
     config = tiny_cfg
     config.model.init = "he_norml"

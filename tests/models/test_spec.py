@@ -102,8 +102,8 @@ def test_spec_head_can_use_num_classes_and_reset():
 
 @pytest.mark.slow
 def test_train_accepts_a_spec_file_and_the_run_keeps_it(tiny_cfg, tmp_path):
-    from striate.pipeline import train_from_config
-    from striate.runs import load_run_model
+    from striate.session import train_run as train_from_config
+    from striate.session import load_run_model
 
     net = tmp_path / "tiny-net.yaml"
     net.write_text(yaml.safe_dump(spec([{"conv1": {"type": "conv", "out_channels": 4, "kernel_size": 3}}, "relu",

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def browser_run(tmp_path_factory) -> Path:
     """LeNet-5 after one short epoch on part of the built-in MNIST subset: real conv feature maps."""
-    from striate.pipeline import train_from_config
+    from striate.session import train_run as train_from_config
     from striate.train.config import Config
 
     config = Config()

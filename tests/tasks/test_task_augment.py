@@ -8,7 +8,7 @@ from striate.data.augment import build_augment
 from striate.tasks.data import TargetSet, read_keypoints, swap_map
 from striate.tasks.loader import TaskLoader
 from striate.tasks.synthetic import draw_dots, make_keypoint_dots
-from striate.tasks.task import KeypointTask, SegmentationTask
+from striate.tasks import KeypointTask, SegmentationTask
 
 NAN = float("nan")
 

@@ -8,8 +8,8 @@ import torch
 import yaml
 
 from striate.errors import ConfigError, TrainingDivergedError
-from striate.pipeline import resume_run
-from striate.tasks.pipeline import train_task_from_config
+from striate.session import resume_run
+from striate.session import train_run as train_task_from_config
 from striate.tasks.synthetic import make_keypoint_dots, make_mnist_canvas
 from striate.train.checkpoint import load_checkpoint, load_weights
 from striate.train.config import config_from_dict

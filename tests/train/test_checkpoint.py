@@ -10,11 +10,11 @@ import torch
 from torch import nn
 
 from striate.errors import RunError
-from striate.train import checkpoint as checkpoint_module
+from striate import files as checkpoint_module
 from striate.train.checkpoint import load_checkpoint, save_checkpoint
 from striate.train.config import OptimConfig
 from striate.train.optim import build_optimizer
-from striate.train.runner import rng_states, set_rng_states
+from striate.train.engine import rng_states, set_rng_states
 
 
 def adam_after_steps(model: nn.Module) -> torch.optim.Optimizer:

@@ -6,6 +6,7 @@ import torch
 from striate.data import DeviceLoader, ImageSet
 from striate.errors import TrainingDivergedError
 from striate.models import create_model
+from striate.tasks import ClassificationTask
 from striate.train.loop import evaluate, fit, train_step
 
 
@@ -24,9 +25,9 @@ def test_tiny_model_overfits_a_tiny_batch():
     first = None
     for _ in range(150):
         for images, labels in loader:
-            figures = train_step(model, images, labels, optimizer)
+            figures = train_step(model, images, labels, optimizer, ClassificationTask(4))
             first = first if first is not None else float(figures["loss"])
-    final = evaluate(model, loader, 4)
+    final = evaluate(model, loader, ClassificationTask(4))
     assert first > 1.0 and final["loss"] < 0.05 and final["accuracy"] == 1.0
 
 
@@ -37,7 +38,7 @@ def test_evaluate_confusion_counts_and_per_class():
         model[1].bias.copy_(torch.tensor([0.0, 5.0, 0.0]))  # always predicts class 1
     labels = torch.tensor([0, 1, 1, 2, 2, 2])
     loader = DeviceLoader(ImageSet(torch.zeros(6, 1, 8, 8, dtype=torch.uint8), labels), 4, [0.0], [1.0])
-    figures = evaluate(model, loader, 3)
+    figures = evaluate(model, loader, ClassificationTask(3))
     assert figures["confusion"] == [[0, 1, 0], [0, 2, 0], [0, 3, 0]]
     assert figures["per_class_accuracy"] == [0.0, 1.0, 0.0]
     assert figures["accuracy"] == pytest.approx(2 / 6)
@@ -52,7 +53,7 @@ def test_fit_returns_figures_per_epoch_and_calls_hooks():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     seen = []
     history = fit(model, optimizer, DeviceLoader(data, 8, [0.5], [0.3], shuffle=True),
-                  DeviceLoader(data, 8, [0.5], [0.3]), epochs=3, on_epoch=seen.append)
+                  DeviceLoader(data, 8, [0.5], [0.3]), ClassificationTask(4), epochs=3, on_epoch=seen.append)
     assert [f["epoch"] for f in history] == [1, 2, 3] and seen == history
     assert history[-1]["step"] == 12
     assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_second"} <= set(history[0])
@@ -63,7 +64,7 @@ def test_nan_loss_stops_with_the_step():
     model = create_model("mlp", num_classes=4, in_channels=1, input_size=8, hidden=[16])
     optimizer = torch.optim.SGD(model.parameters(), lr=1e30)
     with pytest.raises(TrainingDivergedError, match=r"at step \d+.*learning rate too high"):
-        fit(model, optimizer, DeviceLoader(data, 4, [0.5], [0.3]), epochs=20)
+        fit(model, optimizer, DeviceLoader(data, 4, [0.5], [0.3]), None, ClassificationTask(4), epochs=20)
 
 
 def test_loader_order_depends_on_seed_and_epoch_only():
@@ -105,7 +106,7 @@ def test_auxiliary_classifier_losses_join_the_objective_with_their_weight():
         model = _WithAuxiliary()
         model.load_state_dict(reference)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the step leaves the weights alone
-        train_step(model, images, labels, optimizer, StepOptions(aux_weight=weight))
+        train_step(model, images, labels, optimizer, ClassificationTask(3), StepOptions(aux_weight=weight))
         assert len(auxiliary_logits(model)) == 1
         return model.side.weight.grad
 

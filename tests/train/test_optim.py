@@ -8,7 +8,7 @@ from torch import nn
 
 from striate.errors import ConfigError
 from striate.train.config import OptimConfig
-from striate.train.optim import build_optimizer, freeze_layers, parameter_groups
+from striate.train.optim import build_optimizer, freeze_parameters, parameter_groups
 
 GRADIENTS = [torch.tensor([0.5, -1.0]), torch.tensor([0.2, 0.3]), torch.tensor([-0.4, 0.1])]
 
@@ -137,7 +137,7 @@ def test_lr_mult_from_nested_flags():
 
 def test_freeze_to_freezes_the_first_layers_and_they_do_not_move():
     model = small_net()
-    frozen = freeze_layers(model, [], freeze_to=2)
+    frozen = freeze_parameters(model, [], freeze_to=2)
     assert frozen == ["0.weight", "0.bias", "1.weight", "1.bias"]
     before = model[0].weight.detach().clone()
     optimizer = build_optimizer(model, OptimConfig(lr=0.5))
@@ -149,4 +149,4 @@ def test_freeze_to_freezes_the_first_layers_and_they_do_not_move():
 
 def test_freeze_unknown_prefix_is_an_error():
     with pytest.raises(ConfigError, match="no parameter under 'conv9'"):
-        freeze_layers(small_net(), ["conv9"])
+        freeze_parameters(small_net(), ["conv9"])

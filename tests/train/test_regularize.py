@@ -3,6 +3,8 @@ off in eval, gradient clipping caps the norm, early stopping stops."""
 
 import pytest
 import torch
+
+from striate.train.watch import Watch
 from torch import nn
 
 from striate.errors import ConfigError
@@ -21,16 +23,22 @@ def regression_data():
     return inputs, targets
 
 
+class SquaredError:
+    """A task of the loop's protocol with a plain mean squared error as its loss."""
+
+    def loss(self, outputs, targets, reduction="mean"):
+        return ((outputs - targets) ** 2).mean()
+
+
 def train_linear(l1: float = 0.0, weight_decay: float = 0.0, steps: int = 300) -> torch.Tensor:
     torch.manual_seed(0)
     model = nn.Linear(20, 1)
     optimizer = build_optimizer(model, OptimConfig(optimizer="sgd", momentum=0.0, lr=0.05, weight_decay=weight_decay))
-    options = StepOptions(loss_fn=lambda out, target, reduction="mean": ((out - target) ** 2).mean(), l1=l1,
-                          l1_parameters=decayed_parameters(optimizer))
+    options = StepOptions(l1=l1, l1_parameters=decayed_parameters(optimizer))
     inputs, targets = regression_data()
     for step in range(steps):
         optimizer.param_groups[0]["lr"] = 0.05 * (1 - step / steps)  # a decaying rate: SGD settles
-        train_step(model, inputs, targets, optimizer, options)
+        train_step(model, inputs, targets, optimizer, SquaredError(), options)
     return model.weight.detach()[0]
 
 
@@ -76,15 +84,14 @@ def test_gradient_clipping_caps_the_global_norm():
     model = nn.Linear(10, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     inputs, targets = torch.randn(8, 10) * 100, torch.zeros(8, 1)
-    loss = lambda out, target, reduction="mean": ((out - target) ** 2).mean()  # noqa: E731
-    train_step(model, inputs, targets, optimizer, StepOptions(loss_fn=loss))
+    train_step(model, inputs, targets, optimizer, SquaredError(), StepOptions())
     unclipped = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
-    train_step(model, inputs, targets, optimizer, StepOptions(loss_fn=loss, clip_grad_norm=1.0))
+    train_step(model, inputs, targets, optimizer, SquaredError(), StepOptions(clip_grad_norm=1.0))
     clipped = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
     assert unclipped > 10 and clipped == pytest.approx(1.0, rel=1e-4)
 
 
 def test_early_stopping_watches_min_or_max():
-    stopper = EarlyStopping(patience=2, mode="min")
+    stopper = EarlyStopping(patience=2, watch=Watch("val_loss", higher_is_better=False))
     assert [stopper.update(v) for v in (1.0, 0.9, 0.95, 0.8, 0.85, 0.81)] == [False, False, False, False, False, True]
     assert not any(EarlyStopping(patience=0).update(v) for v in (1.0, 0.5, 0.1))

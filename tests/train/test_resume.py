@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from striate.errors import TrainingDivergedError
-from striate.pipeline import resume_run, train_from_config
+from striate.session import resume_run, train_run as train_from_config
 from striate.train.checkpoint import load_checkpoint, load_weights
 
 SRC = Path(__file__).resolve().parents[2] / "src"

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from striate.errors import ConfigError
-from striate.pipeline import train_from_config
+from striate.session import train_run as train_from_config
 from striate.train.checkpoint import load_weights
 
 

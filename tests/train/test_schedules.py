@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 
+from striate.train.watch import Watch
+
 from striate.errors import ConfigError
 from striate.train.config import OptimConfig
 from striate.train.schedules import build_schedule
@@ -55,7 +57,7 @@ def test_linear_warmup_in_front_of_cosine():
 def test_plateau_multiplies_by_gamma_after_patience_epochs_without_improvement():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     schedule = build_schedule(optimizer, OptimConfig(lr=0.5, schedule="plateau", plateau_patience=2, gamma=0.1,
-                                                     watch="val_loss"), STEPS_PER_EPOCH)
+                                                     watch="val_loss"), STEPS_PER_EPOCH, Watch("val_loss", False))
     seen = []
     for value in (1.0, 0.8, 0.9, 0.85, 0.7, 0.75, 0.75):
         schedule.observe(value)

@@ -6,9 +6,12 @@ import torch
 
 from striate.errors import ConfigError, ModelError
 from striate.models import create_model
-from striate.pipeline import prepare_data
-from striate.transfer.finetune import FineTunePlan, train_model
-from striate.transfer.freeze import body_stages, copy_bottom_stages, layer_range, param_groups
+from striate.session import Start, train_run
+from striate.tasks import ClassificationTask
+from striate.session import prepare as prepare_data
+from striate.train.freeze import trainable_parameters
+from striate.train.plan import FineTunePlan
+from striate.train.freeze import body_stages, copy_bottom_stages, layer_range, param_groups
 from striate.transfer.source import load_source_model, load_weights_file
 
 
@@ -17,6 +20,15 @@ def prepared(tiny_cfg):
     tiny_cfg.data.classes = [0, 1, 2]
     tiny_cfg.optim.epochs = 2
     return tiny_cfg, prepare_data(tiny_cfg)
+
+
+def train_model(model, data, config, device, plan):
+    """A fine-tune of ``model`` through the run session (the plan applied first, as finetune_run does)."""
+    frozen = plan.prepare(model)
+    trainable = trainable_parameters(model)
+    args = {"num_classes": 3, "input_size": 8, "hidden": [16, 16, 8]}
+    result = train_run(config, "finetune", start=Start(model, args, plan, {}, data))
+    return result | {"frozen": frozen, "trainable_parameters": trainable}
 
 
 def _mlp():
@@ -50,6 +62,7 @@ def test_unfreezing_later_trains_the_frozen_layers_and_body_lr_is_scaled(prepare
     torch.manual_seed(0)
     model = _mlp()
     before = _snapshot(model)
+    data.watch = ClassificationTask.watch("train_loss")  # the best weights are the last epoch's, after un-freezing
     result = train_model(model, data, config, "cpu", FineTunePlan(freeze_stages=2, unfreeze_at=2, body_lr_scale=0.1))
     assert "features.fc1.weight" in result["frozen"] and "features.fc2.weight" in result["frozen"]
     assert "features.fc1.weight" in _changed(before, model)  # trained in epoch 2
@@ -59,7 +72,7 @@ def test_unfreezing_later_trains_the_frozen_layers_and_body_lr_is_scaled(prepare
 
 
 def test_frozen_batch_norm_keeps_its_statistics():
-    from striate.transfer.freeze import freeze_stages
+    from striate.train.freeze import freeze_stages
 
     model = create_model("resnet20", num_classes=3, in_channels=1)
     freeze_stages(model, 1)
@@ -80,7 +93,7 @@ def test_layer_ranges_and_stages():
     with pytest.raises(ConfigError, match="conv9"):
         layer_range(model, "conv1..conv9")
     with pytest.raises(ConfigError, match="stages"):
-        from striate.transfer.freeze import freeze_stages
+        from striate.train.freeze import freeze_stages
 
         freeze_stages(model, 9)
     target = create_model("lenet5")

@@ -42,7 +42,7 @@ def test_linear_classifier_dir_predicts_like_the_saved_arrays(tiny_run, tmp_path
     predicted = json.loads(capsys.readouterr().out)[0]["top"][0]["class"]
     # the same prediction from the arrays directly
     from striate.data.images import load_image, to_network_input
-    from striate.runs import load_run_model
+    from striate.session import load_run_model
     from striate.transfer.linear import load_linear
 
     classifier = load_linear(folder)

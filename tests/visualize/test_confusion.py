@@ -9,12 +9,12 @@ from visualize_helpers import decode_png
 
 from striate.train.loop import evaluate
 from striate.visualize.confusion import most_confused_pairs, plot_confusion, plot_top_losses, row_normalised, top_losses
-from striate.visualize.run_data import open_run
+from striate.session import open_run
 
 
 def test_confusion_counts_sum_to_the_data_set_size(tiny_cnn_run):
     run = open_run(tiny_cnn_run)
-    figures = evaluate(run.model, run.loader(batch_size=50), len(run.class_names))
+    figures = evaluate(run.model, run.loader(batch_size=50), run.task)
     counts = np.asarray(figures["confusion"])
     assert counts.sum() == len(run.test)
     assert (counts.sum(axis=1) == np.bincount(run.test.labels.numpy(), minlength=10)).all()  # rows: true classes
@@ -63,7 +63,7 @@ def test_top_losses_are_the_highest_losses_found_in_one_pass():
 
 def test_pictures_decode(tiny_cnn_run, tmp_path):
     run = open_run(tiny_cnn_run)
-    figures = evaluate(run.model, run.loader(), len(run.class_names))
+    figures = run.evaluate()
     decode_png(plot_confusion(figures["confusion"], run.class_names, tmp_path / "confusion.png"))
     found = top_losses(run.model, run.loader(), k=10)
     assert len(found.losses) == 10 and bool((found.losses[:-1] >= found.losses[1:]).all())

@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 def config_for(target: str | None, overrides: list[str]):
     """A recipe file, or a run directory (its stored config.yaml), with the flags applied."""
     if target and Path(target).is_dir():
-        from striate.runs import RunPaths, read_meta
+        from striate.session import RunPaths, read_meta
 
         read_meta(target)  # raises a clear RunError for a folder that is not a run
         return resolve_config(str(RunPaths(Path(target)).config), overrides)
@@ -44,12 +44,12 @@ def print_details(results) -> None:
 
 
 def run(args) -> int:
-    from striate.diagnose.runner import check_config
+    from striate.diagnose.run_checks import run_checks
     from striate.diagnose.report import failed
 
     target, overrides = split_recipe(args.overrides)
     config, _ = config_for(target, overrides)
-    results = check_config(config)
+    results = run_checks(config)
     if args.json:
         print_json([result.to_dict() for result in results])
     else:

@@ -4,6 +4,7 @@ import shlex
 from pathlib import Path
 
 from striate.errors import ConfigError
+from striate.train.watch import Watch
 
 
 def register(subparsers) -> None:
@@ -24,17 +25,19 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run, accepts_overrides=True)
 
 
-def parse_target(text: str | None) -> tuple[str, float] | None:
-    """'train_accuracy=0.75' -> ('train_accuracy', 0.75)."""
+def parse_target(text: str | None, task: str = "classification"):
+    """'train_accuracy=0.75' -> (the watched figure train_accuracy, higher is better; 0.75), for ``task``."""
+    from striate.tasks import task_kind
+
     if not text:
         return None
     metric, _, value = text.partition("=")
-    known = ("train_accuracy", "val_accuracy", "train_loss", "val_loss",
-             *(f"{split}_{name}" for name in ("miou", "rmse", "mse") for split in ("val", "train")))
+    kind = task_kind(task)
+    known = kind.watchable()
     if metric not in known:
         raise ConfigError(f"--target '{text}': unknown metric '{metric}'; expected one of {known}, e.g. val_accuracy=0.9")
     try:
-        return metric, float(value)
+        return Watch(metric, kind.direction(metric)), float(value)
     except ValueError:
         raise ConfigError(f"--target '{text}': expected METRIC=NUMBER, e.g. train_accuracy=0.75") from None
 
@@ -67,7 +70,7 @@ def run(args) -> int:
     def on_run(planned, reused: bool) -> None:
         print(f"{'reused ' if reused else 'trained'} {planned.arm.label} seed {planned.seed}: {planned.run_dir}", flush=True)
 
-    report = compare(config, variations, args.seeds, folder, args.jobs, parse_target(args.target), command, on_run)
+    report = compare(config, variations, args.seeds, folder, args.jobs, parse_target(args.target, config.data.task), command, on_run)
     from striate.experiments.table import text_rows
 
     print(f"{report['trained']} run(s) trained, {report['reused']} reused; mean ± std over seeds, accuracies in %")

@@ -1,7 +1,5 @@
 """striate data download|info|preview|make-mnist-canvas|make-keypoint-dots"""
 
-from striate.errors import ConfigError
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("data", help="download data sets, describe data, preview augmentation")
@@ -30,25 +28,25 @@ def register(subparsers) -> None:
     parser.set_defaults(accepts_overrides=True)
 
 
-def _no_overrides(args) -> None:
-    if args.overrides:
-        raise ConfigError(f"unexpected arguments {' '.join(args.overrides)}; only 'data preview' takes recipe keys")
+# the message for the data actions that take no recipe keys (data_make.py says the same)
+ONLY_PREVIEW = "only 'data preview' takes recipe keys"
 
 
 def run_download(args) -> int:
+    from striate.cli.common import refuse_overrides
     from striate.data.download import download_dataset
 
-    _no_overrides(args)
+    refuse_overrides(args, ONLY_PREVIEW)
     folder = download_dataset(args.name, args.dir, args.mirror)
     print(f"{args.name} ready in {folder} (use it with --data.source {args.name} --data.path {folder})")
     return 0
 
 
 def run_info(args) -> int:
-    from striate.cli.common import print_json, print_table
+    from striate.cli.common import print_json, print_table, refuse_overrides
     from striate.data.info import describe
 
-    _no_overrides(args)
+    refuse_overrides(args, ONLY_PREVIEW)
     found = describe(args.path, args.source)
     if args.json:
         print_json(found)
@@ -79,11 +77,11 @@ def run_preview(args) -> int:
     from striate.data.augment import build_augment
     from striate.data.preprocess import fit_preprocess
     from striate.data.preview import augmented_rows, grid_png
-    from striate.pipeline import source_options
-    from striate.train.checkpoint import atomic_write_bytes
+    from striate.tasks.classification import source_options
+    from striate.files import atomic_write_bytes
 
     config, _ = resolve_config(args.recipe, args.overrides)
-    train = load_source(config.data.source, config.data.path, **source_options(config))["train"]
+    train = load_source(config.data.source, config.data.path, **source_options(config.data))["train"]
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(args.seed))[: max(1, args.samples)]
     images = fit_to_size(train.images[pick], config.data.input_size, config.data.fit)
     stats = fit_preprocess(images, "channel")

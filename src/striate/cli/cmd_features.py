@@ -28,12 +28,13 @@ def parse_classes(text: str | None) -> list | None:
 
 
 def run(args) -> int:
-    from striate.runs import load_run_model
+    from striate.session import open_run
     from striate.transfer.codes import resolve_layer
     from striate.transfer.data import as_device, split_codes, splits_for_run, target_config, write_codes
 
     device = as_device(args.device)
-    model, meta = load_run_model(args.run_dir, args.weights, device)
+    run = open_run(args.run_dir, args.weights, device=device)
+    model, meta = run.model, run.meta
     layer = resolve_layer(model, args.layer)
     config = target_config(args.run_dir, args.data, parse_classes(args.classes))
     splits = splits_for_run(config, meta["preprocess"])

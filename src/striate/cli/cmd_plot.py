@@ -62,14 +62,14 @@ def _monitors(args, out):
 
 
 def _needs_data(args, out):
-    from striate.visualize.run_data import open_run
+    from striate.session import open_run
 
     run = open_run(args.run_dir, args.weights, args.data)
     return DATA_PICTURES[args.picture](args, run, out)
 
 
 def _filters(args, out):
-    from striate.runs import load_run_model
+    from striate.session import load_run_model
     from striate.visualize.filters import plot_filters
 
     model, _ = load_run_model(args.run_dir, args.weights)
@@ -111,10 +111,9 @@ def _saliency(args, run, out):
 
 
 def _confusion(args, run, out):
-    from striate.train.loop import evaluate
     from striate.visualize.confusion import most_confused_pairs, plot_confusion
 
-    figures = evaluate(run.model, run.loader(), len(run.class_names))
+    figures = run.evaluate()
     names = run.class_names
     for true, predicted, count in most_confused_pairs(figures["confusion"], args.count):
         print(f"{count:6d}  {names[true]} predicted as {names[predicted]}")
@@ -136,7 +135,7 @@ HANDLERS = {"curves": _curves, "monitors": _monitors, "filters": _filters, **dic
 def run(args) -> int:
     from pathlib import Path
 
-    from striate.runs import read_meta
+    from striate.session import read_meta
 
     read_meta(args.run_dir)  # a clear error for a missing or unfinished run, before any drawing
     out = Path(args.out) if args.out else Path(args.run_dir) / f"{args.picture}.png"

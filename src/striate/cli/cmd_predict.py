@@ -34,11 +34,12 @@ def run(args) -> int:
     from striate.transfer.linear import is_classifier_dir
 
     if not is_classifier_dir(args.run_dir):
-        from striate.runs import read_meta
-        from striate.tasks.predict import is_task_run
+        from striate.session import open_run
+        from striate.tasks import ClassificationTask
 
-        if is_task_run(read_meta(args.run_dir)):
-            return _predict_task(args)
+        run = open_run(args.run_dir, args.weights)
+        if not isinstance(run.task, ClassificationTask):  # keypoints, masks or reconstructions
+            return _predict_task(args, run)
     predictions = predict_files(args.run_dir, args.images, args.top_k, args.weights)
     if args.json:
         print_json(predictions)
@@ -48,11 +49,10 @@ def run(args) -> int:
     return 0
 
 
-def _predict_task(args) -> int:
+def _predict_task(args, run) -> int:
     from striate.cli.common import print_json, print_table
-    from striate.tasks.predict import predict_task_files
 
-    predictions = predict_task_files(args.run_dir, args.images, args.out, args.weights)
+    predictions = run.task.predict_files(run.model, args.images, run.meta, args.out)
     if args.json:
         print_json(predictions)
     elif "points" in predictions[0]:

@@ -47,7 +47,7 @@ def build_for_summary(target: str, input_shape, num_classes):
 
     args, name = {}, target
     if Path(target).is_dir():
-        from striate.runs import read_meta
+        from striate.session import read_meta
 
         meta = read_meta(target)
         name, args = meta["model"]["name"], dict(meta["model"]["args"])

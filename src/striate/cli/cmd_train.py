@@ -16,66 +16,46 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from striate.errors import ConfigError
-    from striate.pipeline import resume_run, train_from_config
+    from striate.session import cross_validate, resume_run, train_run
 
     if args.resume:
         if args.overrides:
             raise ConfigError(f"--resume continues a run as it was configured; drop {' '.join(args.overrides)}")
         result = resume_run(args.resume)
-        from pathlib import Path
-
-        from striate.runs import RunPaths
-        from striate.train.config import load_recipe
-
-        config = load_recipe(RunPaths(Path(args.resume)).config)
-        if config.data.task != "classification":
-            return _report_task(result)
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
-        if config.data.task != "classification":  # keypoints, segmentation, autoencoder
-            return _run_task(config, recipe_name)
         if config.data.folds > 1:  # k-fold cross-validation: --folds K
-            return _cross_validate(config, recipe_name)
-        result = train_from_config(config, recipe_name)
+            return _cross_validate(cross_validate(config, config.data.folds, recipe_name))
+        result = train_run(config, recipe_name)
     if result["run_dir"] is None:  # a DDP rank other than 0: rank 0 reports
         return 0
-    summary = result["summary"]
-    print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "
-          f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
-    print(f"run saved to {result['run_dir']}")
-    from striate.diagnose.advice import advise_history, format_advice
+    return _report(result)
 
-    print(format_advice(advise_history(result["history"])))
-    if config.run.report:
+
+def _report(result: dict) -> int:
+    from striate.diagnose.advice import advise_history, format_advice
+    from striate.session import open_run
+
+    run = open_run(result["run_dir"])
+    summary, test = result["summary"], result["test"]
+    print(f"test {run.task.describe(test)} on {test['count']} images "
+          f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
+    picture = f" (predictions in {summary['picture']})" if summary.get("picture") else ""
+    print(f"run saved to {result['run_dir']}{picture}")
+    if "accuracy" in run.task.figures:  # the bias/variance advice reads error rates
+        print(format_advice(advise_history(result["history"])))
+    if run.config.run.report:
         from striate.visualize.report import write_report
 
         print(f"report written to {write_report(result['run_dir'])}")
     return 0
 
 
-def _run_task(config, recipe_name: str) -> int:
-    from striate.tasks.pipeline import train_task_from_config
-
-    return _report_task(train_task_from_config(config, recipe_name))
-
-
-def _report_task(result: dict) -> int:
-    from striate.tasks.pipeline import format_task_figures
-
-    summary = result["summary"]
-    print(f"test {format_task_figures(result['test'])} on {result['test']['count']} images "
-          f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
-    print(f"run saved to {result['run_dir']} (predictions in {summary['picture']})")
-    return 0
-
-
-def _cross_validate(config, recipe_name: str) -> int:
-    from striate.crossval import cross_validate
-
-    report = cross_validate(config, config.data.folds, recipe_name)
+def _cross_validate(report: dict) -> int:
     for name in ("val_accuracy", "test_accuracy"):
-        print(f"{name.replace('_', ' ')} {100 * report[name]['mean']:.2f}% +- {100 * report[name]['std']:.2f}% "
-              f"over {report['folds']} folds")
+        if name in report:
+            print(f"{name.replace('_', ' ')} {100 * report[name]['mean']:.2f}% +- {100 * report[name]['std']:.2f}% "
+                  f"over {report['folds']} folds")
     print(f"cross-validation report saved to {report['report_file']}")
     return 0

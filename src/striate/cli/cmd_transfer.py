@@ -90,7 +90,7 @@ def run_finetune(args) -> int:
 def run_linear(args) -> int:
     from pathlib import Path
 
-    from striate.runs import load_run_model
+    from striate.session import load_run_model
     from striate.transfer.codes import resolve_layer
     from striate.transfer.data import split_codes, splits_for_run
     from striate.transfer.linear import fit_linear, save_linear
@@ -117,7 +117,7 @@ def run_compare(args) -> int:
     from pathlib import Path
 
     from striate.cli.common import print_table
-    from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
+    from striate.files import atomic_write_bytes, atomic_write_json
     from striate.transfer.compare import TABLE_HEADERS, compare_strategies, format_rows, markdown_table
 
     config = _config(args)

@@ -66,6 +66,14 @@ def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
     return config, (path.stem if path else DEFAULT_RECIPE)
 
 
+def refuse_overrides(args, takers: str = "") -> None:
+    """Reject ``--key value`` recipe keys given to a sub-command that takes none; ``takers`` names the
+    sub-commands that do take them, for the message (e.g. "only 'data preview' takes recipe keys")."""
+    if args.overrides:
+        hint = f"; {takers}" if takers else "; this command takes no recipe keys"
+        raise ConfigError(f"unexpected arguments {' '.join(args.overrides)}{hint}")
+
+
 def print_json(value) -> None:
     json.dump(value, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+from striate.cli.common import refuse_overrides
+
+ONLY_PREVIEW = "only 'data preview' takes recipe keys"
+
 
 def register_make(commands) -> None:
     canvas = commands.add_parser("make-mnist-canvas", help="write image/mask folders of MNIST digits on a larger "
@@ -30,10 +34,9 @@ def _default_mnist() -> Path | None:
 
 
 def run_canvas(args) -> int:
-    from striate.cli.cmd_data import _no_overrides
     from striate.tasks.synthetic import make_mnist_canvas
 
-    _no_overrides(args)
+    refuse_overrides(args, ONLY_PREVIEW)
     mnist = args.mnist or _default_mnist()
     out = make_mnist_canvas(args.out, args.count, args.size, args.max_digits, mnist, args.seed)
     print(f"{args.count} canvases of {args.size}x{args.size} ({'MNIST from ' + str(mnist) if mnist else 'mnist5k'}) "
@@ -42,10 +45,9 @@ def run_canvas(args) -> int:
 
 
 def run_dots(args) -> int:
-    from striate.cli.cmd_data import _no_overrides
     from striate.tasks.synthetic import make_keypoint_dots
 
-    _no_overrides(args)
+    refuse_overrides(args, ONLY_PREVIEW)
     out = make_keypoint_dots(args.out, args.count, args.size, args.missing_rate, args.seed)
     print(f"{args.count} images of {args.size}x{args.size} with 3 keypoints written to {out}; "
           f"train with: striate train recipes/keypoint-lenet-dots.yaml --data {out}")

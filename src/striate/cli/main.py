@@ -9,15 +9,15 @@ import importlib
 import pkgutil
 import sys
 
-import striate
 from striate.errors import StriateError
+from striate.version import __version__
 
 EXIT_BAD_INPUT = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="striate", description="Convolutional neural networks on images.")
-    parser.add_argument("--version", action="version", version=f"striate {striate.__version__}")
+    parser.add_argument("--version", action="version", version=f"striate {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     package = importlib.import_module("striate.cli")
     for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("cmd_")):

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from striate.data.dataset import ImageSet
-from striate.data.sources import register_source
+from striate.data.registry import register_source
 from striate.errors import DataError
 
 

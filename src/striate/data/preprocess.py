@@ -107,7 +107,7 @@ def make_normalizer(state: dict, device="cpu"):
     arrays = {name: tensor.to(device) for name, tensor in state.get("arrays", {}).items()}
     if method in ("pca_white", "zca_white", "mean_image") and "mean_image" not in arrays:
         raise RunError(f"the preprocessing '{method}' needs its arrays ({ARRAYS_FILE}), which are missing; "
-                       "load the run with striate.runs.load_run_model")
+                       "open the run with striate.session.open_run")
     if method == "channel":
         mean = torch.tensor(state["mean"], device=device).view(1, -1, 1, 1)
         std = torch.tensor(state["std"], device=device).clamp_min(1e-8).view(1, -1, 1, 1)

@@ -4,8 +4,6 @@ A source returns ``{"train": ImageSet, "test": ImageSet}`` or only ``{"train": .
 when the data has no official test split (then :func:`make_splits` carves one).
 """
 
-import inspect
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,42 +11,11 @@ import torch
 
 from striate.data.dataset import ImageSet
 from striate.data.idx import read_idx
+from striate.data.registry import list_sources, load_source, register_source  # noqa: F401  (re-exported)
 from striate.data.splits import stratified_split
 from striate.errors import DataError, did_you_mean
 
-_SOURCES: dict[str, Callable[..., dict[str, ImageSet]]] = {}
 DIGIT_NAMES = [str(digit) for digit in range(10)]
-
-
-def register_source(name: str):
-    """Decorator registering a data source builder ``fn(path=None) -> dict[str, ImageSet]``."""
-
-    def decorate(builder):
-        if name in _SOURCES:
-            raise DataError(f"data source '{name}' is already registered")
-        _SOURCES[name] = builder
-        return builder
-
-    return decorate
-
-
-def list_sources() -> list[str]:
-    return sorted(_SOURCES)
-
-
-def load_source(name: str, path: str | None = None, **options) -> dict[str, ImageSet]:
-    """Load the named source's splits. ``options`` (e.g. ``input_size``, ``skip_bad``, ``max_per_class``)
-    reach the sources that take them and are ignored by the others.
-
-    >>> splits = load_source("mnist5k")
-    >>> len(splits["train"]), splits["train"].image_shape
-    (5000, (1, 28, 28))
-    """
-    if name not in _SOURCES:
-        raise DataError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)}; expected one of {list_sources()}")
-    builder = _SOURCES[name]
-    accepted = inspect.signature(builder).parameters
-    return builder(path=path, **{key: value for key, value in options.items() if key in accepted})
 
 
 def _from_arrays(images: np.ndarray, labels: np.ndarray, class_names: list[str]) -> ImageSet:
@@ -210,5 +177,3 @@ def infer_source(path: str) -> str:
         "one sub-folder of images per class, an .npz/.npy or .csv file; or set data.source explicitly"
     )
 
-
-from striate.data import file_sources  # noqa: E402,F401  (registers the file-based sources)

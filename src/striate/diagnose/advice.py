@@ -11,12 +11,13 @@ whose training loss is still falling fast is "not converged" (train longer befor
 'high variance'
 """
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from striate.errors import RunError
+from striate.session import RunPaths
+from striate.session import read_history as read_run_history
 
 DIVERGED, NOT_CONVERGED, BOTH = "diverged", "not converged", "high bias and high variance"
 HIGH_BIAS, HIGH_VARIANCE, HEALTHY = "high bias", "high variance", "healthy"
@@ -42,16 +43,12 @@ class Advice:
 
 
 def read_history(run_dir: str | Path) -> list[dict]:
-    """The per-epoch figures of a run (metrics.jsonl)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
+    """The per-epoch figures of a run (metrics.jsonl, through the session's one reader)."""
+    if not Path(run_dir).is_dir():
         raise RunError(f"{run_dir} has no metrics.jsonl: give a run directory made by 'striate train'")
-    try:
-        history = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except json.JSONDecodeError as error:
-        raise RunError(f"{path}: a line is not valid JSON ({error}); the file is damaged") from None
+    history = read_run_history(RunPaths(Path(run_dir)))
     if not history:
-        raise RunError(f"{path} is empty: the run stopped before its first epoch ended")
+        raise RunError(f"{run_dir}/metrics.jsonl is missing or empty: the run stopped before its first epoch ended")
     return history
 
 

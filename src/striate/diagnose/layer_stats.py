@@ -13,27 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from striate.models.base import run_with_hooks
 from striate.diagnose.report import FAIL, PASS, WARN, CheckResult, worst
-
-RELUS = (nn.ReLU, nn.ReLU6)
-SKIPPED = (nn.Dropout, nn.Dropout2d, nn.Flatten, nn.Identity)
-STD_WARN, STD_FAIL = (1e-3, 1e2), (1e-6, 1e4)  # healthy activation std lies inside the warn band
-DEAD_WARN, DEAD_FAIL = 0.25, 0.5  # fraction of dead ReLU channels (some dead units at init are common)
-GRAD_WARN, GRAD_FAIL = (1e-5, 1e1), (1e-9, 1e3)  # gradient norm of one parameter tensor
-
-
-def watched_layers(model: nn.Module) -> dict[str, nn.Module]:
-    """The leaf modules whose outputs are worth watching (not dropout, flatten or identity)."""
-    return {name: module for name, module in model.named_modules()
-            if name and not any(True for _ in module.children()) and not isinstance(module, SKIPPED)}
-
-
-def dead_share(output: torch.Tensor) -> torch.Tensor:
-    """Share of channels (dim 1) that are zero for every sample and position, as a 0-d tensor (no device sync)."""
-    alive = (output > 0).transpose(0, 1).reshape(output.shape[1], -1).any(dim=1)
-    return 1.0 - alive.float().mean()
-
+from striate.models.base import run_with_hooks
+from striate.train.layer_monitor import (DEAD_FAIL, DEAD_WARN, GRAD_FAIL, GRAD_WARN, RELUS, SKIPPED, STD_FAIL, STD_WARN,
+                                        dead_share, watched_layers)
 
 def dead_fraction(output: torch.Tensor) -> float:
     return float(dead_share(output))

@@ -140,7 +140,7 @@ def plot_lr_finder(result: LRFinderResult, path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from striate.train.checkpoint import atomic_write_bytes
+    from striate.files import atomic_write_bytes
 
     figure = Figure(figsize=(6, 4), dpi=100)
     FigureCanvasAgg(figure)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from striate.experiments.grid import Variation, make_arms
 from striate.experiments.plots import write_curves, write_html
-from striate.experiments.runner import plan_runs, run_plan
+from striate.experiments.plan import plan_runs, run_plan
 from striate.experiments.table import csv_table, markdown_table, summarise, text_rows
-from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
+from striate.files import atomic_write_bytes, atomic_write_json
 from striate.train.config import Config
 
 
@@ -48,7 +48,7 @@ def write_outputs(folder: Path, rows: list[dict], results: list[dict], command: 
                   target: tuple[str, float] | None) -> dict[str, Path]:
     files = {"json": folder / "comparison.json", "csv": folder / "comparison.csv", "markdown": folder / "comparison.md",
              "curves": folder / "curves.png", "html": folder / "comparison.html"}
-    atomic_write_json(files["json"], {"command": command, "target": list(target) if target else None, "rows": rows})
+    atomic_write_json(files["json"], {"command": command, "target": [target[0].name, target[1]] if target else None, "rows": rows})
     atomic_write_bytes(files["csv"], csv_table(rows).encode())
     markdown = markdown_table(rows)
     layers = layer_table(results)

@@ -12,7 +12,7 @@ import io
 import textwrap
 from pathlib import Path
 
-from striate.train.checkpoint import atomic_write_bytes
+from striate.files import atomic_write_bytes
 
 CURVES = (("val_accuracy", "validation accuracy"), ("train_accuracy", "training accuracy"),
           ("val_loss", "validation loss"), ("train_loss", "training loss"))

@@ -15,6 +15,8 @@ import io
 import math
 import statistics
 
+from striate.train.watch import Watch
+
 ACCURACY_FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy",
                     "train_eval_accuracy", "train_test_gap")
 TARGET_FIGURES = ("epochs_to_target", "steps_to_target", "seconds_to_target")
@@ -34,53 +36,34 @@ HEADERS = {"final_val_accuracy": "final val %", "best_val_accuracy": "best val %
            **{f"{kind}_{metric}": f"{head} {name}" for metric, (name, _) in TASK_FIGURES.items() for kind, head in TASK_KINDS}}
 
 
-def reach_target(history: list[dict], metric: str, threshold: float) -> dict:
-    """The first epoch whose ``metric`` reaches ``threshold`` (at or above; at or below for losses),
-    with the optimizer steps and training seconds spent until then; None values if never reached."""
-    from striate.train.schedules import monitor_mode
-
-    lower_is_better = monitor_mode(metric) == "min"  # losses, errors, RMSE, MSE
+def reach_target(history: list[dict], target: Watch, threshold: float) -> dict:
+    """The first epoch whose watched figure ``target`` reaches ``threshold`` (at or beyond it in its better
+    direction: at or above for accuracies, at or below for losses and errors), with the optimizer steps and
+    training seconds spent until then; None values if never reached."""
     seconds = 0.0
     for figures in history:
         seconds += figures.get("seconds", 0.0)
-        value = figures.get(metric)
-        if value is None:
-            continue
-        if (value <= threshold) if lower_is_better else (value >= threshold):
+        if target.reached(figures.get(target.name), threshold):
             return {"epochs_to_target": figures["epoch"], "steps_to_target": figures["step"], "seconds_to_target": seconds}
     return {"epochs_to_target": None, "steps_to_target": None, "seconds_to_target": None}
 
 
-def run_figures(result: dict, target: tuple[str, float] | None) -> dict:
-    """The figures of one run (see the module docstring)."""
+def run_figures(result: dict, target: tuple[Watch, float] | None) -> dict:
+    """The figures of one run (see the module docstring), of its task's metric (accuracy, mean IoU, ...)."""
     summary, history = result["summary"], result["history"]
     final = history[-1] if history and "failed" not in result else {}  # a diverged run has no final figures
-    if summary.get("task"):
-        figures = _task_figures(summary, history, final)
-        return figures | reach_target(history, *target) if target is not None else figures
-    figures = {"final_val_accuracy": final.get("val_accuracy"), "best_val_accuracy": summary.get("best_val_accuracy"),
-               "test_accuracy": summary.get("test_accuracy"), "final_train_accuracy": final.get("train_accuracy"),
+    metric = summary.get("metric", "accuracy")
+    test = summary.get(f"test_{metric}", summary.get("test", {}).get(metric))
+    figures = {f"final_val_{metric}": final.get(f"val_{metric}"), f"best_val_{metric}": summary.get(f"best_val_{metric}"),
+               f"test_{metric}": test, f"final_train_{metric}": final.get(f"train_{metric}"),
                "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
                "parameters": summary.get("parameters")}
-    if summary.get("train_eval_accuracy") is not None:
-        figures["train_eval_accuracy"] = summary["train_eval_accuracy"]
-        figures["train_test_gap"] = summary["train_eval_accuracy"] - summary["test_accuracy"]
+    if summary.get(f"train_eval_{metric}") is not None:
+        figures[f"train_eval_{metric}"] = summary[f"train_eval_{metric}"]
+        figures["train_test_gap"] = summary[f"train_eval_{metric}"] - test
     if target is not None:
         figures |= reach_target(history, *target)
     return figures
-
-
-def _task_figures(summary: dict, history: list[dict], final: dict) -> dict:
-    """A task run's figure (mean IoU, RMSE, MSE): final and best validation, test, final training."""
-    from striate.train.schedules import monitor_mode
-
-    metric = summary["metric"]
-    values = [f[f"val_{metric}"] for f in history if f.get(f"val_{metric}") is not None]
-    best = (max if monitor_mode(f"val_{metric}") == "max" else min)(values) if values else None
-    return {f"final_val_{metric}": final.get(f"val_{metric}"), f"best_val_{metric}": best,
-            f"test_{metric}": summary.get("test", {}).get(metric), f"final_train_{metric}": final.get(f"train_{metric}"),
-            "train_seconds": summary.get("train_seconds"), "epochs": summary.get("epochs"),
-            "parameters": summary.get("parameters")}
 
 
 def spread(values: list) -> dict:

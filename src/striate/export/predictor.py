@@ -51,7 +51,7 @@ class Predictor:
     def from_run(cls, run_dir: str | Path, weights: str = "best", batch_size: int = 64,
                  device: str | torch.device = "cpu") -> "Predictor":
         """Load the run's model (``best`` or ``last`` weights) and preprocessing."""
-        from striate.runs import load_run_model
+        from striate.session import load_run_model
 
         model, meta = load_run_model(run_dir, weights, device)
         return cls(model, meta, batch_size, device)

@@ -10,10 +10,11 @@
 import hashlib
 from pathlib import Path
 
-import striate
+
 from striate.export.exporters import (DEFAULT_TOLERANCE, INPUT_NAME, OUTPUT_NAME, SUFFIXES, check_format, check_parity,
                                       export_model)
-from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
+from striate.files import atomic_write_bytes, atomic_write_json
+from striate.version import __version__
 
 PREPROCESS_STEPS = [
     "decode the image as uint8, grey (channels 1) or RGB (channels 3), laid out C x H x W",
@@ -41,7 +42,7 @@ def export_run(run_dir: str | Path, format: str, out: str | Path | None = None, 
     Returns the sidecar's contents plus ``path`` and ``sidecar``; raises ExportError (writing
     nothing) when export fails or the file differs from PyTorch by more than ``tolerance``.
     """
-    from striate.runs import load_run_model
+    from striate.session import load_run_model
 
     check_format(format)
     model, meta = load_run_model(run_dir, weights)
@@ -51,7 +52,7 @@ def export_run(run_dir: str | Path, format: str, out: str | Path | None = None, 
     path = Path(out) if out else default_export_path(run_dir, meta["model"]["name"], format)
     record = {
         "format": format, "file": path.name, "sha256": hashlib.sha256(payload).hexdigest(),
-        "striate_version": striate.__version__, "run": str(run_dir), "weights": weights,
+        "striate_version": __version__, "run": str(run_dir), "weights": weights,
         "model": meta["model"], "class_names": meta["class_names"],
         "input": {"name": INPUT_NAME, "shape": ["batch" if dynamic_batch else 1, *input_shape], "dtype": "float32"},
         "output": {"name": OUTPUT_NAME, "shape": ["batch" if dynamic_batch else 1, len(meta["class_names"])]},

@@ -1,9 +1,14 @@
-"""Tasks beyond classification: keypoint regression, semantic segmentation, autoencoders.
+"""Tasks: classification, keypoint regression, semantic segmentation, autoencoders.
 
-A recipe's ``data.task`` picks the task; the task supplies the loss, the meter and the targets, and
-the one training loop (striate.train.loop) does the rest. See docs/beyond-classification.md.
+A recipe's ``data.task`` picks the task; the task supplies its data reading, targets, loss, meter and
+figures, and the one training loop (striate.train.loop) and the one run session (striate.session) do the
+rest. See docs/beyond-classification.md.
 """
 
-from striate.tasks.task import TASK_NAMES, AutoencoderTask, KeypointTask, SegmentationTask, Task
+from striate.tasks.classification import ClassificationTask
+from striate.tasks.dense import AutoencoderTask, KeypointTask, SegmentationTask
+from striate.tasks.kinds import TASK_NAMES, TASKS, task_kind
+from striate.tasks.task import Task, TaskData
 
-__all__ = ["TASK_NAMES", "AutoencoderTask", "KeypointTask", "SegmentationTask", "Task"]
+__all__ = ["TASKS", "TASK_NAMES", "AutoencoderTask", "ClassificationTask", "KeypointTask", "SegmentationTask", "Task",
+           "TaskData", "task_kind"]

@@ -73,6 +73,15 @@ class SegmentationMeter:
         self.loss_sum += loss_sum
         self.count += len(masks)
 
+    def totals(self) -> torch.Tensor:
+        """Everything as one float64 tensor (DDP sums, exact mid-epoch resume): confusion, loss sum, count."""
+        return torch.cat([self.confusion.flatten().double(), torch.tensor([self.loss_sum, self.count], dtype=torch.float64)])
+
+    def load_totals(self, totals: torch.Tensor) -> None:
+        classes = self.num_classes
+        self.confusion = totals[: classes * classes].round().long().view(classes, classes)
+        self.loss_sum, self.count = float(totals[-2]), int(round(float(totals[-1])))
+
     def result(self) -> dict:
         pixels = int(self.confusion.sum())
         return {"loss": self.loss_sum / max(self.count, 1), "count": self.count,
@@ -105,6 +114,16 @@ class KeypointMeter:
         self.loss_sum += loss_sum
         self.count += len(outputs)
 
+    def totals(self) -> torch.Tensor:
+        """Everything as one float64 tensor: squared sum, points, loss sum, count, then the per-point sums."""
+        head = torch.tensor([self.squared_sum, self.points, self.loss_sum, self.count], dtype=torch.float64)
+        return head if self.by_point is None else torch.cat([head, self.by_point.flatten()])
+
+    def load_totals(self, totals: torch.Tensor) -> None:
+        squared_sum, points, self.loss_sum, count = totals[:4].tolist()
+        self.squared_sum, self.points, self.count = squared_sum, int(round(points)), int(round(count))
+        self.by_point = totals[4:].view(-1, 2).clone() if len(totals) > 4 else None
+
     def result(self) -> dict:
         # RMSE of the point positions (Euclidean) and per coordinate (Kaggle's score): they differ by sqrt(2)
         per_point = math.sqrt(self.squared_sum / self.points) if self.points else math.nan
@@ -125,6 +144,13 @@ class ReconstructionMeter:
         self.values += images.numel()
         self.loss_sum += loss_sum
         self.count += len(images)
+
+    def totals(self) -> torch.Tensor:
+        return torch.tensor([self.squared_sum, self.values, self.loss_sum, self.count], dtype=torch.float64)
+
+    def load_totals(self, totals: torch.Tensor) -> None:
+        self.squared_sum, values, self.loss_sum, count = totals.tolist()
+        self.values, self.count = int(round(values)), int(round(count))
 
     def result(self) -> dict:
         mse = self.squared_sum / self.values if self.values else math.nan

@@ -25,7 +25,7 @@ def _figure(rows: int, columns: int):
 
 
 def _save(plt, figure, path: Path) -> Path:
-    from striate.train.checkpoint import atomic_write_bytes
+    from striate.files import atomic_write_bytes
 
     figure.tight_layout()
     buffer = io.BytesIO()
@@ -99,19 +99,14 @@ def draw_reconstructions(images: torch.Tensor, reconstructions: torch.Tensor, pa
 
 
 @torch.no_grad()
-def draw_task_picture(model, task, loader, path) -> Path:
-    """The picture that fits ``task``, drawn from the first batch of ``loader`` (unaugmented)."""
+def first_predictions(model, loader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first (unshuffled) batch of ``loader``, up to COLUMNS images: the images in 0..1, the model's
+    outputs and the targets, on the CPU."""
     was_training = model.training
     model.eval()
     inputs, targets = next(iter(loader))
-    outputs = model(inputs[:COLUMNS]).cpu()
+    outputs = model(inputs[:COLUMNS]).float().cpu()
     model.train(was_training)
     index = torch.arange(min(len(inputs), COLUMNS))
     images = loader.images[index].float().div(255).cpu()  # the first batch is unshuffled for evaluation
-    targets = targets[:COLUMNS].cpu()
-    if task.name == "keypoints":
-        to_pixels = lambda values: (values.view(len(values), -1, 2) + 1) * task.half  # noqa: E731
-        return draw_keypoints(images, to_pixels(outputs), to_pixels(targets), path)
-    if task.name == "segmentation":
-        return draw_overlays(images, outputs.argmax(dim=1), targets, task.num_classes, path)
-    return draw_reconstructions(images, outputs, path)
+    return images, outputs, targets[:COLUMNS].cpu()

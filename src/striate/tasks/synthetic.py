@@ -96,7 +96,7 @@ def make_keypoint_dots(out_file, count: int = 1000, size: int = 32, missing_rate
         if rng.random() < missing_rate:
             values[4:6] = ["", ""]
         writer.writerow(values + [" ".join(map(str, image.flatten()))])
-    from striate.train.checkpoint import atomic_write_bytes
+    from striate.files import atomic_write_bytes
 
     atomic_write_bytes(out, buffer.getvalue().encode())
     return out

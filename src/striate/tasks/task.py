@@ -1,37 +1,142 @@
-"""What a task changes around the one training loop: the loss, the meter (figures), the targets and
-how one augmentation draw moves them with the images. ``data.task`` in a recipe picks one.
+"""What a task changes around the one training loop: how its data is read and split, the targets and how
+one augmentation draw moves them with the images, the loss, the meter (figures) and which way each figure
+is better, what model.json keeps to rebuild it, and how its figures read. ``data.task`` in a recipe picks
+one (striate.tasks.kinds); nothing else compares task names.
 
-    classification  labels               cross-entropy      accuracy            (striate.pipeline)
+    classification  labels               softmax loss       accuracy, top-5 error, per class, confusion
     keypoints       N x 2K coordinates   masked MSE         RMSE in pixels
     segmentation    N x H x W classes    per-pixel softmax  pixel accuracy, mean IoU
     autoencoder     the images           MSE                MSE, PSNR
 
->>> task = SegmentationTask(num_classes=3)
->>> task.metric, task.higher_is_better
+>>> from striate.tasks.dense import SegmentationTask
+>>> SegmentationTask.metric, SegmentationTask.watch("val_miou").higher_is_better
 ('miou', True)
 """
 
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
 import torch
 
-from striate.errors import ConfigError, did_you_mean
-from striate.tasks.losses import masked_mse, pixel_cross_entropy, reconstruction_mse
-from striate.tasks.metrics import KeypointMeter, ReconstructionMeter, SegmentationMeter
+from striate.data.geometry import fit_to_size
+from striate.errors import ConfigError, DataError
+from striate.tasks.loader import TaskLoader
+from striate.train.watch import Watch
 
-TASK_NAMES = ("classification", "keypoints", "segmentation", "autoencoder")
+
+@dataclass
+class TaskData:
+    """What a task reads from ``data.*``: the task itself, the train/val/test splits at their native size,
+    the names of the classes (or keypoint coordinates), and a preprocessing already fitted, if any."""
+
+    task: "Task"
+    splits: dict
+    names: list[str]
+    preprocess: dict | None = None  # the streaming reader fits it on a sample as it reads
+    source_shape: list[int] = field(default_factory=list)  # C, H, W of the source's images
 
 
 class Task:
-    """Base: subclasses set ``name``, ``metric`` (the validation figure that picks the best epoch) and
-    ``higher_is_better``, and define ``loss`` and ``meter``."""
+    """Base: subclasses set ``name``, ``metric`` (the validation figure that picks the best epoch by default),
+    ``figures`` (the single-number figures of the meter, logged as train_* and val_*) and ``higher`` (the
+    figures for which higher is better; the loss and any other figure are better lower)."""
 
-    name, metric, higher_is_better = "", "loss", False
-    figures: tuple[str, ...] = ()  # the single-number figures of its meter, logged as train_* and val_*
+    name, metric = "", "loss"
+    figures: tuple[str, ...] = ()
+    higher: frozenset = frozenset()
+    model_kind = "classification"  # the kind of registered model it trains (striate.models.list_models)
+    resizes = True  # images are brought to data.input_size (dense tasks keep their native size)
+    uses_source = True  # reads data.source (keypoints and segmentation read their own layouts)
+    distributed, folds, streaming = True, True, True  # DDP, k-fold, the streaming loader
+    normalizations: tuple[str, ...] | None = None  # the data.normalize methods it takes (None: all)
+    class_balance = False  # whether optim.class_balance (per-class loss weights) applies
 
+    @classmethod
+    def check_settings(cls, config, distributed: bool) -> None:
+        """Refuse settings this task does not support, before anything is read or written."""
+        data, optim = config.data, config.optim
+        if optim.class_balance not in ("none", "median_frequency"):
+            raise ConfigError(f"unknown optim.class_balance '{optim.class_balance}'; expected one of ['none', 'median_frequency']")
+        if (data.folds > 1 and not cls.folds) or (data.loader != "device" and not cls.streaming):
+            raise ConfigError(f"data.task {cls.name} trains with data.folds 0 and data.loader device only; "
+                              "drop --folds / --data.loader streaming")
+        if distributed and not cls.distributed:
+            raise ConfigError(f"data.task {cls.name} trains in one process; run it without torchrun "
+                              "(DistributedDataParallel is for classification)")
+        if cls.normalizations is not None and data.normalize not in cls.normalizations:
+            raise ConfigError(f"data.normalize '{data.normalize}' is for classifiers; use one of {list(cls.normalizations)}")
+        if optim.class_balance != "none" and not cls.class_balance:
+            raise ConfigError(f"optim.class_balance {optim.class_balance} weighs the pixels of a segmentation loss; "
+                              f"data.task is {cls.name}: set optim.class_balance none")
+
+    # ---- the watched figure -------------------------------------------------------------------------
+    @classmethod
+    def watchable(cls) -> tuple[str, ...]:
+        """The figures optim.watch may name: val_* and train_* of the loss and each figure."""
+        return tuple(f"{split}_{name}" for split in ("val", "train") for name in ("loss", *cls.figures))
+
+    @classmethod
+    def direction(cls, figure: str) -> bool:
+        """Whether ``figure`` (``val_miou``, ``test_accuracy``, ``miou`` ...) is better higher."""
+        return figure.split("_", 1)[-1] in cls.higher or figure in cls.higher
+
+    @classmethod
+    def watch(cls, name: str) -> Watch:
+        """The typed watched figure for ``name``; the classifier's default (val_accuracy) means this task's
+        own validation figure."""
+        if name == "val_accuracy" and "accuracy" not in cls.figures:
+            name = f"val_{cls.metric}"
+        if name not in cls.watchable():
+            raise ConfigError(f"unknown optim.watch '{name}' for data.task {cls.name}; expected one of {list(cls.watchable())}")
+        return Watch(name, cls.direction(name))
+
+    # ---- data -------------------------------------------------------------------------------------------
+    @classmethod
+    def read(cls, data, optim) -> TaskData:
+        """Read and split the data a ``DataConfig`` names (``optim``: settings that depend on the data)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_meta(cls, config, meta: dict) -> "Task":
+        """The task of a finished run, from its config and model.json (no data read)."""
+        raise NotImplementedError
+
+    def run_meta(self) -> dict:
+        """What model.json keeps so that :meth:`from_meta` rebuilds this task."""
+        return {"task": self.name}
+
+    def input_size(self, configured: int, native: list[int]) -> int:
+        return configured if self.resizes else native[-1]
+
+    def to_input_size(self, part, size: int, fit: str):
+        """A split brought to the network's input size (``fit``: pad or resize)."""
+        if not self.resizes or not hasattr(part, "images"):
+            return part
+        return type(part)(fit_to_size(part.images, size, fit), *_rest_of(part))
+
+    def check_images(self, shape: tuple, preprocess: dict) -> None:
+        """Refuse images (``C x H x W``) the run's network cannot take."""
+        if shape[0] != preprocess["channels"]:
+            raise DataError(f"the data has {shape[0]} channels but the run was trained on {preprocess['channels']}")
+
+    def outputs(self, names: list[str]) -> int:
+        """The model's ``num_classes``: the number of classes, of coordinates, or 0."""
+        return len(names)
+
+    # ---- training ---------------------------------------------------------------------------------------
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         raise NotImplementedError
 
+    def evaluation_loss(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """The loss reported on held-out data (the classifier's leaves out label smoothing)."""
+        return self.loss(outputs, targets, reduction)
+
     def meter(self):
         raise NotImplementedError
+
+    def train_meter(self):
+        """The meter of a training epoch (the classifier's counts only hits, without a host sync per step)."""
+        return self.meter()
 
     def batch(self, images: torch.Tensor, targets: torch.Tensor, augmenter=None, generator=None):
         """Float images in 0..1 and stored targets -> the (augmented) images and the training targets."""
@@ -39,80 +144,33 @@ class Task:
             images, _, _ = augmenter.apply(images, augmenter.draw(images.shape, generator, images.device))
         return images, targets
 
-    def better(self, value: float, best: float | None) -> bool:
-        """Whether ``value`` beats ``best`` (None: nothing yet); NaN never does."""
-        if value != value:
-            return best is None
-        return best is None or best != best or (value > best if self.higher_is_better else value < best)
+    def loader(self, part, batch_size: int, normalize, shuffle: bool, seed: int, device, augment=None, workers: int = 0):
+        """Batches of (network input, targets) of one split, on ``device``."""
+        return TaskLoader(part, self, batch_size, normalize, shuffle=shuffle, seed=seed, device=device, augment=augment)
+
+    # ---- figures ----------------------------------------------------------------------------------------
+    def describe(self, figures: dict) -> str:
+        """The headline of a set of figures, e.g. 'accuracy 98.00%' or 'mean IoU 0.7123'."""
+        raise NotImplementedError
+
+    def headline(self, figures: dict) -> list[tuple[str, str]]:
+        """The test figures a report shows first, as (label, value) pairs."""
+        return [("test", self.describe(figures))]
+
+    def tables(self, figures: dict, names: list[str]) -> list[tuple[str, list[str], list[list]]]:
+        """Detail tables of an evaluation: (title, headers, rows) each."""
+        return []
+
+    def summary(self, test: dict) -> dict:
+        """The test figures as summary.json keeps them: ``test_<figure>`` for each single number."""
+        return {f"test_{name}": value for name, value in test.items() if isinstance(value, (int, float))}
+
+    def picture(self, model, loader, path: Path) -> Path | None:
+        """A picture of predictions on the first test batch (None: the task draws none at the end of a run)."""
+        return None
 
 
-class KeypointTask(Task):
-    """Targets: N x 2K coordinates (x1, y1, x2, y2, ...) scaled to -1..1, NaN where missing; ``swap``
-    is the keypoint permutation a left-right flip applies (left eye <-> right eye)."""
+def _rest_of(part) -> list:
+    """The fields of an ImageSet / TargetSet after its images (labels or targets, names)."""
+    return [getattr(part, f.name) for f in fields(part)[1:]]
 
-    name, metric, higher_is_better = "keypoints", "rmse", False
-    figures = ("rmse", "point_error")
-
-    def __init__(self, image_size: int, swap: list[int] | None = None):
-        self.half = (image_size - 1) / 2
-        self.swap = swap
-
-    def loss(self, outputs, targets, reduction="mean"):
-        return masked_mse(outputs, targets, reduction)
-
-    def meter(self):
-        return KeypointMeter(self.half)
-
-    def batch(self, images, targets, augmenter=None, generator=None):
-        if augmenter is None:
-            return images, targets
-        points = (targets.view(len(targets), -1, 2) + 1) * self.half  # scaled -> pixel coordinates
-        draws = augmenter.draw(images.shape, generator, images.device)
-        images, _, points = augmenter.apply(images, draws, keypoints=points, swap=self.swap)
-        return images, (points / self.half - 1).view(len(targets), -1)
-
-
-class SegmentationTask(Task):
-    """Targets: N x 1 x H x W uint8 class masks (``ignore_index`` for pixels without a label);
-    ``weights``: optional per-class loss weights (median frequency balancing)."""
-
-    name, metric, higher_is_better = "segmentation", "miou", True
-    figures = ("miou", "pixel_accuracy")
-
-    def __init__(self, num_classes: int, ignore_index: int = 255, weights: torch.Tensor | None = None):
-        self.num_classes, self.ignore_index, self.weights = num_classes, ignore_index, weights
-
-    def loss(self, outputs, targets, reduction="mean"):
-        return pixel_cross_entropy(outputs, targets, self.ignore_index, reduction, self.weights)
-
-    def meter(self):
-        return SegmentationMeter(self.num_classes, self.ignore_index)
-
-    def batch(self, images, targets, augmenter=None, generator=None):
-        if augmenter is not None:
-            draws = augmenter.draw(images.shape, generator, images.device)
-            images, targets, _ = augmenter.apply(images, draws, masks=targets)
-        return images, targets[:, 0].long()  # N x 1 x H x W -> N x H x W class indices
-
-
-class AutoencoderTask(Task):
-    """Targets: the (augmented) input images themselves, in 0..1."""
-
-    name, metric, higher_is_better = "autoencoder", "mse", False
-    figures = ("mse", "psnr")
-
-    def loss(self, outputs, targets, reduction="mean"):
-        return reconstruction_mse(outputs, targets, reduction)
-
-    def meter(self):
-        return ReconstructionMeter()
-
-    def batch(self, images, targets, augmenter=None, generator=None):
-        images, _ = super().batch(images, targets, augmenter, generator)
-        return images, images
-
-
-def check_task_name(name: str) -> str:
-    if name not in TASK_NAMES:
-        raise ConfigError(f"unknown data.task '{name}'{did_you_mean(name, TASK_NAMES)}; expected one of {list(TASK_NAMES)}")
-    return name

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from striate.errors import ConfigError
-from striate.train.checkpoint import atomic_write_bytes
+from striate.files import atomic_write_bytes
 
 STEP_COLUMNS = ("step", "epoch", "lr", "loss")
 

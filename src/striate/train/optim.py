@@ -29,7 +29,7 @@ def layers_with_parameters(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))]
 
 
-def freeze_layers(model: nn.Module, prefixes: list[str], freeze_to: int = 0) -> list[str]:
+def freeze_parameters(model: nn.Module, prefixes: list[str], freeze_to: int = 0) -> list[str]:
     """Set ``requires_grad=False`` on parameters under ``prefixes`` and on the first ``freeze_to`` layers.
 
     Returns the frozen parameter names. An unknown prefix is an error (it would silently freeze nothing).

@@ -2,7 +2,7 @@
 net), the dropout rate, and early stopping on a monitored figure. Label smoothing lives in the loss,
 gradient clipping in ``train_step``.
 
->>> stopper = EarlyStopping(patience=3, mode="max")
+>>> stopper = EarlyStopping(patience=3, watch=Watch("val_accuracy", higher_is_better=True))
 >>> [stopper.update(value) for value in (0.90, 0.91, 0.90, 0.90, 0.90)]
 [False, False, False, False, True]
 """
@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError
+from striate.train.watch import Watch
 
 
 def l1_penalty(parameters: list[torch.Tensor]) -> torch.Tensor:
@@ -42,16 +43,16 @@ def set_dropout_rate(model: nn.Module, rate: float) -> int:
 class EarlyStopping:
     """``update(value)`` returns True once ``patience`` epochs in a row did not improve on the best value."""
 
-    def __init__(self, patience: int, mode: str = "max"):
+    def __init__(self, patience: int, watch: Watch = Watch("val_accuracy", True)):
         self.patience = patience
-        self.mode = mode
+        self.watch = watch
         self.best: float | None = None
         self.bad_epochs = 0
 
     def update(self, value: float) -> bool:
         if self.patience <= 0 or value is None or math.isnan(value):
             return False
-        if self.best is None or (value > self.best if self.mode == "max" else value < self.best):
+        if self.watch.better(value, self.best):
             self.best, self.bad_epochs = value, 0
             return False
         self.bad_epochs += 1

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 from striate.errors import ConfigError, did_you_mean
+from striate.train.watch import Watch
 
 SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "plateau", "cosine", "onecycle")
 ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4
@@ -82,7 +83,7 @@ class Schedule:
         self.base_lr = base_lr
         self.factor = factor
         self.warmup_steps = warmup_steps
-        self.plateau = plateau  # {"patience", "gamma", "mode"} or None
+        self.plateau = plateau  # {"patience", "gamma", "watch"} or None
         self.steps = 0
         self.scale = 1.0  # plateau's reductions so far
         self.best: float | None = None
@@ -107,8 +108,7 @@ class Schedule:
         """Plateau: after ``patience`` epochs without improvement, multiply the learning rate by ``gamma``."""
         if self.plateau is None or value is None or math.isnan(value):
             return
-        better = self.best is None or (value > self.best if self.plateau["mode"] == "max" else value < self.best)
-        if better:
+        if self.plateau["watch"].better(value, self.best):
             self.best, self.bad_epochs = value, 0
             return
         self.bad_epochs += 1
@@ -126,13 +126,10 @@ class Schedule:
         self.apply()
 
 
-def monitor_mode(monitor: str) -> str:
-    """'max' for accuracies, mean IoU and PSNR; 'min' for losses and errors (RMSE, MSE, top-5 error)."""
-    return "max" if any(word in monitor for word in ("accuracy", "iou", "psnr")) else "min"
-
-
-def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int) -> Schedule:
-    """The schedule of ``optim`` (an :class:`OptimConfig`) for a run of ``optim.epochs`` epochs."""
+def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int,
+                   watch: Watch = Watch("val_accuracy", True)) -> Schedule:
+    """The schedule of ``optim`` (an :class:`OptimConfig`) for a run of ``optim.epochs`` epochs; the plateau
+    schedule follows ``watch`` (the watched figure and which way it is better)."""
     steps_per_epoch = max(steps_per_epoch, 1)
     total = optim.epochs * steps_per_epoch
     warmup = round(optim.warmup_epochs * steps_per_epoch)
@@ -141,5 +138,5 @@ def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int
     factor = schedule_factor(optim, steps_per_epoch, total - warmup)
     plateau = None
     if optim.schedule == "plateau":
-        plateau = {"patience": optim.plateau_patience, "gamma": optim.gamma, "mode": monitor_mode(optim.watch)}
+        plateau = {"patience": optim.plateau_patience, "gamma": optim.gamma, "watch": watch}
     return Schedule(optimizer, optim.lr, factor, warmup, plateau)

@@ -12,33 +12,39 @@ trainable parameters are those the strategy fits.
 >>> rows = compare_strategies("runs/mnist-0-4", config)   # doctest: +SKIP
 """
 
+import copy
 import time
 
-from striate.transfer.finetune import train_model
+from striate.models import create_model
+from striate.session import Start, load_run_model, prepare, resolve_device, seed_everything, train_run
+from striate.train.freeze import body_stages, copy_bottom_stages, trainable_parameters
+from striate.train.plan import TrainingPlan
+from striate.transfer.codes import resolve_layer
+from striate.transfer.data import split_codes
+from striate.transfer.finetune import new_head
+from striate.transfer.linear import fit_linear
+from striate.transfer.source import load_source_model
 
 
 def _fresh_model(meta: dict, num_classes: int, device):
-    from striate.models import create_model
-
     return create_model(meta["model"]["name"], **{**meta["model"]["args"], "num_classes": num_classes}).to(device)
 
 
-def _train_row(name: str, model, prepared, config, device) -> dict:
-    from striate.pipeline import seed_everything
-
+def _train_row(name: str, tag: str, model, meta: dict, prepared, config) -> dict:
+    """One strategy trained as a run of its own through the session (its folder: ``<name>-<tag>``)."""
+    config = copy.deepcopy(config)
+    config.model.name = meta["model"]["name"]
+    config.run.name = f"{config.run.name}-{tag}" if config.run.name else None
+    model_args = {**meta["model"]["args"], "num_classes": len(prepared.names)}
     seed_everything(config.run.seed)
     started = time.perf_counter()
-    result = train_model(model, prepared, config, device)
-    return {"strategy": name, "accuracy": result["test"]["accuracy"], "seconds": time.perf_counter() - started,
-            "trainable_parameters": result["trainable_parameters"]}
+    trainable = trainable_parameters(model)
+    result = train_run(config, f"transfer-{tag}", start=Start(model, model_args, TrainingPlan(), {}, prepared))
+    return {"strategy": name, "accuracy": result["summary"]["test_accuracy"], "seconds": time.perf_counter() - started,
+            "trainable_parameters": trainable, "run": str(result["run_dir"])}
 
 
 def _codes_row(name: str, source_run: str, prepared, layer: str, formulation: str, device) -> dict:
-    from striate.runs import load_run_model
-    from striate.transfer.codes import resolve_layer
-    from striate.transfer.data import split_codes
-    from striate.transfer.linear import fit_linear
-
     started = time.perf_counter()
     model, meta = load_run_model(source_run, "best", device)
     layer = resolve_layer(model, layer)
@@ -55,14 +61,9 @@ def compare_strategies(source_run: str, config, init_stages: int | None = None,
     """Run the five strategies on ``config``'s data (the same splits for all); one row of figures each.
     ``init_stages``: how many bottom stages (b) copies (default: half of them); ``report(row)`` is called
     after each strategy."""
-    from striate.pipeline import prepare_data, resolve_device
-    from striate.transfer.finetune import new_head
-    from striate.transfer.freeze import body_stages, copy_bottom_stages
-    from striate.transfer.source import load_source_model
-
     device = resolve_device(config.run.device)
-    prepared = prepare_data(config)
-    num_classes = len(prepared.splits["train"].class_names)
+    prepared = prepare(config)
+    num_classes = len(prepared.names)
     source, meta = load_source_model(source_run, device=device)
     rows = []
 
@@ -71,18 +72,17 @@ def compare_strategies(source_run: str, config, init_stages: int | None = None,
         if report is not None:
             report(row)
 
-    add(_train_row("(a) fine-tune everything", new_head(source, num_classes), prepared, config, device))
+    add(_train_row("(a) fine-tune everything", "a-finetune", new_head(source, num_classes), meta, prepared, config))
     donor, _ = load_source_model(source_run, device=device)
     stages = init_stages if init_stages is not None else len(body_stages(donor)) // 2
     model = _fresh_model(meta, num_classes, device)
     copy_bottom_stages(donor, model, stages)
-    add(_train_row(f"(b) scratch, bottom {stages} stages from source", model, prepared, config, device))
+    add(_train_row(f"(b) scratch, bottom {stages} stages from source", "b-bottom", model, meta, prepared, config))
     add(_codes_row("(c) codes + linear SVM", source_run, prepared, "features", formulation, device))
     add(_codes_row("(d) codes + linear SVM", source_run, prepared, "middle", formulation, device))
-    from striate.pipeline import seed_everything
-
     seed_everything(config.run.seed)
-    add(_train_row("(e) from scratch (baseline)", _fresh_model(meta, num_classes, device), prepared, config, device))
+    add(_train_row("(e) from scratch (baseline)", "e-scratch", _fresh_model(meta, num_classes, device), meta, prepared,
+                   config))
     return rows
 
 

@@ -6,7 +6,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from striate.data import DeviceLoader
+from striate.data.preprocess import make_normalizer
+from striate.data.sources import infer_source, list_sources
 from striate.errors import DataError
+from striate.session import RunPaths, resolve_device
+from striate.session.prepare import read_data, to_input_size
+from striate.tasks import ClassificationTask
+from striate.train.config import load_recipe
 
 CODES_BATCH = 256
 
@@ -14,10 +21,6 @@ CODES_BATCH = 256
 def target_config(run_dir: str | Path, data: str | None = None, classes: list | None = None):
     """The run's config with the data switched to ``data`` (a folder or file, or a source name such as
     mnist5k) and, when given, ``data.classes`` set; the split fractions and seed stay the run's."""
-    from striate.data.sources import infer_source, list_sources
-    from striate.runs import RunPaths
-    from striate.train.config import load_recipe
-
     config = load_recipe(RunPaths(Path(run_dir)).config)
     if data:
         if data in list_sources() and not Path(data).exists():
@@ -31,27 +34,18 @@ def target_config(run_dir: str | Path, data: str | None = None, classes: list | 
 
 
 def splits_for_run(config, preprocess: dict) -> dict:
-    """train/val/test ImageSets of ``config``'s data, brought to the run's input size."""
-    from striate.data import ImageSet, fit_to_size, load_source, make_splits
-    from striate.data.sources import select_classes
-    from striate.pipeline import source_options
-
-    data = config.data
-    raw = select_classes(load_source(data.source, data.path, **source_options(config)), data.classes)
-    splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed)
-    channels = splits["train"].image_shape[0]
+    """train/val/test ImageSets of ``config``'s data, split by the session's own rules (fold included) and
+    brought to the run's input size."""
+    data = read_data(config, ClassificationTask)
+    channels = data.source_shape[0]
     if channels != preprocess["channels"]:
         raise DataError(f"the data has {channels} channels but the network takes {preprocess['channels']}; "
                         "give data with as many channels as the source run was trained on")
-    return {name: ImageSet(fit_to_size(part.images, preprocess["input_size"], preprocess["fit"]), part.labels,
-                           part.class_names) for name, part in splits.items()}
+    return to_input_size(data, config, preprocess)
 
 
 def eval_loader(part, preprocess: dict, device="cpu", batch_size: int = CODES_BATCH):
     """Batches of ``part`` in order, prepared with ``preprocess`` (a run's normalisation), no augmentation."""
-    from striate.data import DeviceLoader
-    from striate.data.preprocess import make_normalizer
-
     channels = preprocess["channels"]
     return DeviceLoader(part, batch_size, preprocess.get("mean", [0.0] * channels), preprocess.get("std", [1.0] * channels),
                         device=device, normalize=make_normalizer(preprocess, device))
@@ -71,7 +65,7 @@ def write_codes(path: str | Path, codes: dict, class_names: list[str], info: dic
     import io
     import json
 
-    from striate.train.checkpoint import atomic_write_bytes
+    from striate.files import atomic_write_bytes
 
     path = Path(path)
     arrays = {}
@@ -92,6 +86,4 @@ def write_codes(path: str | Path, codes: dict, class_names: list[str], info: dic
 
 
 def as_device(name: str) -> torch.device:
-    from striate.pipeline import resolve_device
-
     return resolve_device(name)

@@ -158,7 +158,7 @@ def save_linear(classifier: LinearClassifier, folder: str | Path) -> Path:
     """Write ``folder/classifier.safetensors`` (the arrays) and ``folder/classifier.json`` (the rest), atomically."""
     from safetensors.numpy import save
 
-    from striate.train.checkpoint import atomic_write_bytes, atomic_write_json
+    from striate.files import atomic_write_bytes, atomic_write_json
 
     folder = Path(folder)
     arrays = {name: np.ascontiguousarray(getattr(classifier, name)) for name in ("coef", "intercept", "mean", "scale")}

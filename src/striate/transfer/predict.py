@@ -22,7 +22,7 @@ def predict_with_classifier(folder: str | Path, paths: list[str], top_k: int = 3
     import torch
 
     from striate.data.images import load_image, to_network_input
-    from striate.runs import load_run_model
+    from striate.session import load_run_model
     from striate.transfer.codes import layer_activations, pool_codes
     from striate.transfer.linear import load_linear
 

@@ -74,7 +74,7 @@ def load_source_model(source: str | Path, model_name: str | None = None, model_a
     """The source network (train mode) and its run's model.json (None for a bare weights file)."""
     path = Path(source)
     if path.is_dir():
-        from striate.runs import load_run_model
+        from striate.session import load_run_model
 
         model, meta = load_run_model(path, "best", device)
         return model.train(), meta

@@ -6,34 +6,23 @@ learning rate per step when the run recorded it (per epoch otherwise).
 """
 
 import csv
-import json
 from pathlib import Path
 
 from striate.errors import RunError
+from striate.session import RunPaths, read_history
 from striate.visualize.figure import new_figure, save_figure
 
 # the run's per-step log (written by striate.train.logs): step, epoch, lr, loss
 STEP_FILE = "steps.csv"
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise RunError(f"{path}, line {number}: corrupt JSON ({error}); the run's metrics file is damaged") from None
-    return records
-
-
 def read_metrics(run_dir: str | Path) -> list[dict]:
-    """The run's per-epoch figures (metrics.jsonl), oldest first; raises RunError when absent."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
+    """The run's per-epoch figures (metrics.jsonl, read by the session's one reader), oldest first; raises
+    RunError when the run has none yet."""
+    history = read_history(RunPaths(Path(run_dir)))
+    if not history:
         raise RunError(f"{run_dir} has no metrics.jsonl: train the run first ('striate train') or give a run directory")
-    return [record for record in _read_jsonl(path) if "epoch" in record]
+    return history
 
 
 def read_step_records(run_dir: str | Path) -> list[dict]:

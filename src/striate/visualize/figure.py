@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from striate.train.checkpoint import atomic_write_bytes
+from striate.files import atomic_write_bytes
 
 DPI = 100
 

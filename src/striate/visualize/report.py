@@ -6,40 +6,31 @@ top losses, filters, feature maps, top patches, layer monitors and the bias/vari
 PosixPath('runs/lenet5-mnist/report.html')
 """
 
-import json
 import tempfile
 from pathlib import Path
 
 from striate.errors import StriateError
-from striate.train.checkpoint import atomic_write_bytes
+from striate.session import open_run
+from striate.tasks import ClassificationTask
+from striate.version import __version__
+from striate.visualize.curves import read_step_records
+from striate.visualize.report_sections import SECTIONS, ReportContext
+from striate.visualize.task_report import TASK_SECTIONS
+from striate.files import atomic_write_bytes
 from striate.visualize import report_html as h
 
 REPORT_NAME = "report.html"
 
 
-def _read_summary(run_dir: Path) -> dict:
-    path = run_dir / "summary.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {}
-
-
 def build_sections(run_dir: str | Path, weights: str = "best", data_path: str | None = None) -> list[h.Section]:
-    """Every section of the report, in page order."""
-    from striate.train.loop import evaluate
-    from striate.visualize.curves import read_metrics, read_step_records
-    from striate.visualize.report_sections import SECTIONS, ReportContext
-    from striate.visualize.run_data import open_run
-
-    run_dir = Path(run_dir)
+    """Every section of the report, in page order: the run opened once through the session, its test split
+    evaluated once by the task's meter (the figures summary.json and 'striate evaluate' give)."""
     run = open_run(run_dir, weights, data_path)
     with tempfile.TemporaryDirectory(prefix="striate-report-") as scratch:
-        context = ReportContext(run, read_metrics(run_dir), read_step_records(run_dir), _read_summary(run_dir), Path(scratch))
-        context.evaluation = evaluate(run.model, run.loader(), len(run.class_names))
-        return [_build_one(builder, context) for builder in SECTIONS]
+        context = ReportContext(run, run.history, read_step_records(run.root), run.summary, Path(scratch))
+        context.evaluation = run.evaluate()
+        sections = SECTIONS if isinstance(run.task, ClassificationTask) else TASK_SECTIONS
+        return [_build_one(builder, context) for builder in sections]
 
 
 def _build_one(builder, context) -> h.Section:
@@ -56,17 +47,8 @@ def write_report(run_dir: str | Path, out_path: str | Path | None = None, weight
     """Write the report of ``run_dir`` (default ``run_dir/report.html``) atomically; returns its path."""
     run_dir = Path(run_dir)
     out_path = Path(out_path) if out_path else run_dir / REPORT_NAME
-    from striate.runs import read_meta
-    from striate.tasks.predict import is_task_run
-
-    if is_task_run(read_meta(run_dir)):  # keypoints, segmentation, autoencoder
-        from striate.visualize.task_report import build_task_sections
-
-        sections = build_task_sections(run_dir, weights, data_path)
-    else:
-        sections = build_sections(run_dir, weights, data_path)
+    sections = build_sections(run_dir, weights, data_path)
     name = run_dir.resolve().name
-    from striate import __version__
 
     page = h.render_page(f"striate run report: {name}", f"{run_dir} · {weights} weights · striate {__version__}", sections)
     atomic_write_bytes(out_path, page.encode("utf-8"))

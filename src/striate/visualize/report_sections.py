@@ -8,14 +8,14 @@ from pathlib import Path
 import yaml
 
 from striate.visualize import report_html as h
-from striate.visualize.run_data import RunData
+from striate.session import Run
 
 TOP_PATCH_CHANNELS = 8
 
 
 @dataclass
 class ReportContext:
-    run: RunData
+    run: Run
     history: list[dict]  # per-epoch figures (metrics.jsonl)
     steps: list[dict]  # per-step learning rates, when recorded
     summary: dict  # summary.json ({} when absent)
@@ -163,7 +163,7 @@ def top_patches(context: ReportContext) -> h.Section:
     return section
 
 
-def _patch_layer(run: RunData) -> str | None:
+def _patch_layer(run: Run) -> str | None:
     """The deepest convolution whose receptive field is smaller than the input (one inspector pass)."""
     from striate.inspect import summary as inspect_summary
     from striate.visualize.filters import conv_layers

@@ -1,4 +1,5 @@
-"""A run directory: its layout, creation, and loading a trained model back.
+"""A run directory: its layout, its creation, the files that describe it (config.yaml, model.json,
+preprocess.safetensors, summary.json) and the one reader of its history (metrics.jsonl).
 
     runs/<name>/
       config.yaml       the resolved configuration
@@ -12,7 +13,7 @@
                         preprocessing, striate version (the weights' sidecar)
       summary.json      final figures; summary.txt the same for people
 
->>> model, meta = load_run_model("runs/lenet5-mnist")   # doctest: +SKIP
+>>> history = read_history(RunPaths(Path("runs/lenet5-mnist")))   # doctest: +SKIP
 """
 
 import json
@@ -20,13 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch import nn
+import yaml
 
-from striate.data.preprocess import load_arrays
+from striate.data.preprocess import ARRAYS_FILE, split_arrays
 from striate.errors import RunError
-from striate.models import create_model
-from striate.train.checkpoint import atomic_write_bytes, atomic_write_json, load_weights
+from striate.files import atomic_write_bytes, atomic_write_json
+from striate.train.config import config_to_dict
 
 WEIGHT_FILES = ("best", "last")
 
@@ -63,12 +63,15 @@ def new_run_dir(out_dir: str | Path, name: str | None, default_name: str) -> Pat
     """Create ``out_dir/<name>`` (``name`` defaults to ``default_name`` plus the time; a clash adds -2, -3...)."""
     base = name or f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
     candidate, index = root / base, 1
-    while candidate.exists():
-        index += 1
-        candidate = root / f"{base}-{index}"
-    candidate.mkdir(parents=True)
-    return candidate
+    while True:
+        try:
+            candidate.mkdir()  # atomic: two processes never get the same folder
+            return candidate
+        except FileExistsError:
+            index += 1
+            candidate = root / f"{base}-{index}"
 
 
 def read_meta(run_dir: str | Path) -> dict:
@@ -84,24 +87,43 @@ def read_meta(run_dir: str | Path) -> dict:
         raise RunError(f"{paths.meta}: corrupt JSON ({error}); the run directory is damaged") from None
 
 
-def load_run_model(run_dir: str | Path, which: str = "best", device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild the run's model from model.json and load its ``best`` or ``last`` weights (eval mode)."""
-    if which not in WEIGHT_FILES:
-        raise RunError(f"unknown weights '{which}'; expected one of {WEIGHT_FILES}")
-    meta = read_meta(run_dir)
-    meta["preprocess"] = load_arrays(run_dir, meta["preprocess"])  # the mean image / whitening matrix, if any
-    model = create_model(meta["model"]["name"], **meta["model"]["args"])
-    state = load_weights(RunPaths(Path(run_dir)).weights(which))
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise RunError(f"{run_dir}: the weights do not fit model '{meta['model']['name']}' ({error})") from None
-    return model.to(device).eval(), meta
-
-
 def read_history(paths: RunPaths) -> list[dict]:
-    """The per-epoch figures the run has logged (metrics.jsonl), oldest first (all epochs after a resume)."""
-    return [json.loads(line) for line in paths.metrics.read_text().splitlines() if line]
+    """The per-epoch figures the run has logged (metrics.jsonl), oldest first (all epochs after a resume);
+    [] before the first epoch ends. A damaged line is a RunError naming the file and line."""
+    if not paths.metrics.is_file():
+        return []
+    history = []
+    for number, line in enumerate(paths.metrics.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise RunError(f"{paths.metrics}, line {number}: corrupt JSON ({error}); the run's metrics file is damaged") from None
+        if not isinstance(record, dict) or "epoch" not in record:
+            raise RunError(f"{paths.metrics}, line {number}: not a line of epoch figures; the run's metrics file is damaged")
+        history.append(record)
+    return history
+
+
+def read_summary(paths: RunPaths) -> dict:
+    """The run's summary.json ({} while it is unfinished)."""
+    if not paths.summary.is_file():
+        return {}
+    try:
+        summary = json.loads(paths.summary.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RunError(f"{paths.summary}: corrupt JSON ({error}); the run directory is damaged") from None
+    return summary if isinstance(summary, dict) else {}
+
+
+def write_run_files(paths: RunPaths, config, meta: dict, preprocess: dict) -> None:
+    """config.yaml, model.json and (for whitening and mean-image preprocessing) preprocess.safetensors."""
+    figures, arrays = split_arrays(preprocess)  # arrays go to preprocess.safetensors
+    if arrays is not None:
+        atomic_write_bytes(paths.root / ARRAYS_FILE, arrays)
+    atomic_write_bytes(paths.config, yaml.safe_dump(config_to_dict(config), sort_keys=False).encode())
+    atomic_write_json(paths.meta, meta | {"preprocess": figures})
 
 
 def write_summary(paths: RunPaths, summary: dict, model_line: str, best: dict, watch: str, test_line: str) -> None:

@@ -22,8 +22,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from striate.errors import ConfigError
+import torch
+
+from striate.errors import ConfigError, RunError, TrainingDivergedError
 from striate.experiments.grid import Arm
+from striate.files import atomic_write_json
+from striate.session import RunPaths, read_history, read_summary, resume_run, train_run
 from striate.train.config import Config, config_to_dict
 
 FAILED_FILE = "failed.json"
@@ -77,29 +81,21 @@ def plan_runs(config: Config, arms: list[Arm], seeds: int, folder: str | Path) -
 
 def read_run(run_dir: Path) -> dict:
     """A finished run's summary and per-epoch history; a failed run has an empty summary and ``failed``."""
-    metrics = run_dir / "metrics.jsonl"
-    lines = metrics.read_text().splitlines() if metrics.is_file() else []
-    history = [json.loads(line) for line in lines if line.strip()]
+    paths = RunPaths(run_dir)
+    history = read_history(paths)
     if (run_dir / FAILED_FILE).is_file():
         return {"summary": {}, "history": history, "failed": json.loads((run_dir / FAILED_FILE).read_text())["error"]}
-    return {"summary": json.loads((run_dir / "summary.json").read_text()), "history": history}
+    return {"summary": read_summary(paths), "history": history}
 
 
 def _train_one(config: Config, threads: int = 0) -> str:
     """Train one run (in this process or a worker); an unfinished directory of the same name goes first."""
-    import torch
-
-    from striate.pipeline import train_from_config
-
     if threads:
         torch.set_num_threads(threads)
-    from striate.errors import TrainingDivergedError
-    from striate.train.checkpoint import atomic_write_json
-
     run_dir = Path(config.run.out_dir) / config.run.name
     try:
         if not _resume(run_dir):
-            train_from_config(config, config.run.name)
+            train_run(config, config.run.name)
     except TrainingDivergedError as error:  # a result of the comparison, not a reason to stop it
         atomic_write_json(run_dir / FAILED_FILE, {"error": str(error)})
     return str(run_dir)
@@ -108,10 +104,6 @@ def _train_one(config: Config, threads: int = 0) -> str:
 def _resume(run_dir: Path) -> bool:
     """Continue an interrupted run from its checkpoint (True), or clear what it left so that it is
     trained again from the start (False)."""
-    from striate.errors import RunError
-    from striate.pipeline import resume_run
-    from striate.runs import RunPaths
-
     if not run_dir.exists():
         return False
     if RunPaths(run_dir).checkpoint.is_file():

@@ -1,4 +1,4 @@
-"""Layer monitors during training: activation mean/std, dead ReLUs, gradient norms, update/weight ratios.
+"""Layer monitors during training (``run.monitor``; the thresholds are shared with striate check): activation mean/std, dead ReLUs, gradient norms, update/weight ratios.
 
 Opt-in (``run.monitor: true``). The monitor attaches forward hooks to the model's layers and
 step hooks to the optimizer, so the training loop itself is unchanged. Every ``every``-th step
@@ -22,7 +22,24 @@ from collections import defaultdict
 import torch
 from torch import nn
 
-from striate.diagnose.layer_stats import DEAD_FAIL, GRAD_FAIL, RELUS, STD_FAIL, dead_share, watched_layers
+RELUS = (nn.ReLU, nn.ReLU6)
+SKIPPED = (nn.Dropout, nn.Dropout2d, nn.Flatten, nn.Identity)
+STD_WARN, STD_FAIL = (1e-3, 1e2), (1e-6, 1e4)  # healthy activation std lies inside the warn band
+DEAD_WARN, DEAD_FAIL = 0.25, 0.5  # fraction of dead ReLU channels (some dead units at init are common)
+GRAD_WARN, GRAD_FAIL = (1e-5, 1e1), (1e-9, 1e3)  # gradient norm of one parameter tensor
+
+
+def watched_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """The leaf modules whose outputs are worth watching (not dropout, flatten or identity)."""
+    return {name: module for name, module in model.named_modules()
+            if name and not any(True for _ in module.children()) and not isinstance(module, SKIPPED)}
+
+
+def dead_share(output: torch.Tensor) -> torch.Tensor:
+    """Share of channels (dim 1) that are zero for every sample and position, as a 0-d tensor (no device sync)."""
+    alive = (output > 0).transpose(0, 1).reshape(output.shape[1], -1).any(dim=1)
+    return 1.0 - alive.float().mean()
+
 
 UPDATE_RATIO_BAND = (1e-5, 1e-1)  # warned outside; about 1e-3 is healthy
 

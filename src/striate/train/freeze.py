@@ -9,18 +9,19 @@ Frozen parameters keep ``requires_grad=False`` and so never get a gradient; the 
 them (plain SGD skips parameters without a gradient), so they can be un-frozen mid-run and follow the
 schedule from then on. Frozen batch-norm layers keep their running statistics (eval mode in forward).
 
-The freezing itself is the training engine's (``striate.train.optim.freeze_layers``); this module adds
+The freezing itself is the training engine's (``striate.train.optim.freeze_parameters``); this module adds
 layer ranges, stages, frozen batch norms, and an optimizer that keeps the frozen parameters so that
 they can be un-frozen mid-run (the engine's optimizer holds only the trainable ones).
 
 >>> frozen = freeze_stages(model, 2)          # doctest: +SKIP
->>> frozen = freeze_layers(model, "conv1..conv3")   # doctest: +SKIP
+>>> frozen = freeze_layer_range(model, "conv1..conv3")   # doctest: +SKIP
 """
 
 import torch
 from torch import nn
 
 from striate.errors import ConfigError, did_you_mean
+from striate.train.optim import freeze_parameters as freeze_prefixes
 
 
 def body_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -81,7 +82,7 @@ def _keep_statistics(module: nn.Module, _inputs) -> None:
 
 def _freeze_modules(model: nn.Module, names: list[str]) -> list[str]:
     """Freeze the named body layers; returns the names of the frozen parameters."""
-    from striate.train.optim import freeze_layers as freeze_prefixes
+
 
     with_weights = [f"features.{name}" for name in names if _has_weights(model.features.get_submodule(name))]
     frozen = freeze_prefixes(model, with_weights)  # the training engine's freezing: requires_grad off
@@ -95,7 +96,7 @@ def _freeze_modules(model: nn.Module, names: list[str]) -> list[str]:
     return frozen
 
 
-def freeze_layers(model: nn.Module, spec: str) -> list[str]:
+def freeze_layer_range(model: nn.Module, spec: str) -> list[str]:
     """Freeze the body layers named by ``spec`` (see :func:`layer_range`); returns the frozen parameter names."""
     return _freeze_modules(model, layer_range(model, spec))
 

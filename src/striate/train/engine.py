@@ -1,5 +1,7 @@
-"""One training session around :func:`fit`: optimizer, schedule and step options from the config, the
+"""The training engine around :func:`fit`: optimizer, schedule and step options from the config, the
 per-step and per-epoch hooks (logs, best weights, checkpoints, plateau, early stopping), and exact resume.
+Every run reaches it through the run session (striate.session.train); a fine-tune brings its own
+optimizer and freezing as a *plan* (see :class:`TrainingPlan`).
 
 The checkpoint (RUN/checkpoint.safetensors) holds the weights, optimizer, schedule and loss-scaler states,
 the loop position, the best figure, early stopping and every random generator's state; it is written
@@ -7,8 +9,8 @@ after each epoch (and every ``run.checkpoint_every`` steps), atomically.
 """
 
 import random
+import sys
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -20,14 +22,15 @@ from striate.train.distributed import World, sum_over_ranks, wrap_model
 from striate.train.logs import RunLog, truncate_logs
 from striate.train.loop import LoopState, StepOptions, fit
 from striate.train.losses import build_loss
-from striate.train.optim import build_optimizer, freeze_layers
+from striate.train.optim import freeze_parameters
+from striate.train.plan import TrainingPlan
 from striate.train.progress import make_progress
 from striate.train.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
-from striate.train.schedules import build_schedule, monitor_mode
+from striate.train.schedules import build_schedule
+from striate.train.watch import Watch
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 CLASS_BALANCE = ("none", "median_frequency")
-MONITORS = ("val_accuracy", "val_loss", "val_top5_error", "train_loss", "train_accuracy")
 
 
 def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
@@ -36,16 +39,16 @@ def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
     if optim.dropout_rate is not None:
         set_dropout_rate(model, optim.dropout_rate)
     if optim.freeze or optim.freeze_to:
-        freeze_layers(model, optim.freeze, optim.freeze_to)
+        freeze_parameters(model, optim.freeze, optim.freeze_to)
     if run.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model.to(device)
 
 
-def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.device,
-                 watchable: tuple[str, ...] = MONITORS) -> None:
-    """Raise ConfigError for any bad training setting, before the run directory is made; ``watchable``
-    lists the figures optim.watch may name (a task's own: val_miou, val_rmse, ...)."""
+def check_training(config, model: nn.Module, steps_per_epoch: int, device: torch.device,
+                   plan: TrainingPlan = TrainingPlan()) -> None:
+    """Raise ConfigError for any bad training setting, before the run directory is made (the watched
+    figure and the task's own settings are checked where the task is chosen)."""
     run, optim = config.run, config.optim
     if run.precision not in PRECISIONS:
         raise ConfigError(f"unknown run.precision '{run.precision}'; expected one of {list(PRECISIONS)}")
@@ -53,19 +56,14 @@ def check_config(config, model: nn.Module, steps_per_epoch: int, device: torch.d
         raise ConfigError("run.precision fp16 needs a CUDA GPU (loss scaling); on a CPU use bf16 or fp32")
     if optim.class_balance not in CLASS_BALANCE:
         raise ConfigError(f"unknown optim.class_balance '{optim.class_balance}'; expected one of {list(CLASS_BALANCE)}")
-    if optim.class_balance != "none" and config.data.task != "segmentation":
-        raise ConfigError(f"optim.class_balance {optim.class_balance} weighs the pixels of a segmentation loss; "
-                          f"data.task is {config.data.task}: set optim.class_balance none")
-    if optim.watch not in watchable:
-        raise ConfigError(f"unknown optim.watch '{optim.watch}'; expected one of {list(watchable)}")
     build_loss(optim.loss, optim.label_smoothing)
-    build_schedule(build_optimizer(model, optim), optim, steps_per_epoch)
+    build_schedule(plan.optimizer(model, optim), optim, steps_per_epoch)
 
 
 def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device, world: World) -> StepOptions:
     run, optim = config.run, config.optim
     return StepOptions(
-        loss_fn=build_loss(optim.loss, optim.label_smoothing), l1=optim.l1,
+        l1=optim.l1,
         l1_parameters=decayed_parameters(optimizer) if optim.no_decay_bias_norm else
         [p for group in optimizer.param_groups for p in group["params"]],
         clip_grad_norm=optim.clip_grad_norm, autocast_dtype=PRECISIONS[run.precision],
@@ -88,24 +86,23 @@ def set_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_classes: int,
-                 world: World = World(), stream=None, resume: bool = False,
-                 make_monitor: Callable | None = None, task=None) -> tuple[list[dict], dict]:
-    """Train ``model`` (already prepared and on its device) as ``config`` says, writing logs, weights and
-    checkpoints into ``paths`` (a RunPaths); with ``resume``, continue from its checkpoint. ``task`` (a
-    striate.tasks Task: keypoints, segmentation, autoencoder) brings its own loss and figures.
-    ``make_monitor(model, optimizer)`` may return a layer monitor (``epoch_figures()``, ``close()``) whose
-    figures join each epoch's. Returns the history of the epochs trained here and the best figure."""
+def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch, config, paths,
+                 world: World = World(), stream=None, resume: bool = False, make_monitor: Callable | None = None,
+                 plan: TrainingPlan = TrainingPlan()) -> tuple[list[dict], dict]:
+    """Train ``model`` (already prepared and on its device) on ``task`` as ``config`` says, keeping the best
+    weights by ``watch``, writing logs, weights and checkpoints into ``paths`` (a RunPaths); with ``resume``,
+    continue from its checkpoint. ``make_monitor(model, optimizer)`` may return a layer monitor
+    (``epoch_figures()``, ``close()``) whose figures join each epoch's. Returns the history of the epochs
+    trained here and the best figure."""
     optim = config.optim
-    optimizer = build_optimizer(model, optim)
-    schedule = build_schedule(optimizer, optim, len(train_loader))
+    optimizer = plan.optimizer(model, optim)
+    schedule = build_schedule(optimizer, optim, len(train_loader), watch)
     device = next(model.parameters()).device
     options = step_options(config, optimizer, device, world)
     options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
-    options.task = task
     if not hasattr(model, "aux_logits"):  # only GoogLeNet-style models have auxiliary classifiers
         options.aux_weight = 0.0
-    early = EarlyStopping(optim.early_stop_patience, monitor_mode(optim.watch))
+    early = EarlyStopping(optim.early_stop_patience, watch)
     state, best = LoopState(), {"value": None, "epoch": 0}
     if resume:
         state, best = _restore(load_checkpoint(paths.checkpoint), model, optimizer, schedule, options, early)
@@ -130,13 +127,14 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
             save_state()
 
     def on_epoch(figures: dict) -> bool:
-        value = figures.get(optim.watch)
+        figures.update(plan.epoch_figures(model))
+        value = figures.get(watch.name)
         if monitor is not None:
             _record_monitor(monitor, figures, world)
         if world.is_main:
             log.epoch(figures)
             save_weights(paths.weights("last"), model.state_dict())
-        if _better(value, best["value"], monitor_mode(optim.watch)):
+        if watch.better(value, best["value"]):
             best.update(value=value, epoch=figures["epoch"])
             if world.is_main:
                 save_weights(paths.weights("best"), model.state_dict())
@@ -147,9 +145,9 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
         return stop
 
     try:
-        history = fit(trained, optimizer, train_loader, val_loader, optim.epochs, schedule, num_classes,
-                      on_step=on_step, on_epoch=on_epoch, options=options, state=state,
-                      loss_fn=build_loss(optim.loss))
+        history = fit(trained, optimizer, train_loader, val_loader, task, optim.epochs, schedule, on_step=on_step,
+                      on_epoch=on_epoch, options=options, state=state,
+                      before_epoch=lambda epoch: plan.before_epoch(model, epoch))
     except TrainingDivergedError as error:
         raise TrainingDivergedError(f"{error}. {_last_good(paths)}") from None
     finally:
@@ -163,7 +161,7 @@ def run_training(model: nn.Module, train_loader, val_loader, config, paths, num_
 
 def _record_monitor(monitor, figures: dict, world: World) -> None:
     """Add the epoch's layer statistics to its figures and warn (on stderr) about those out of range."""
-    import sys
+
 
     figures.update(monitor.epoch_figures())
     for line in figures.get("monitor_warnings", []) if world.is_main else []:
@@ -174,15 +172,7 @@ def _checkpoint(model, optimizer, schedule, options: StepOptions, early, state: 
     """Everything an exact resume needs (see :func:`_restore`)."""
     return {"format": 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "schedule": schedule.state_dict(), "scaler": options.scaler.state_dict() if options.scaler else None,
-            "early_stop": early.state_dict(), "loop": asdict(state), "best": best, "rng": rng_states()}
-
-
-def _better(value, best, mode: str) -> bool:
-    if value is None or value != value:  # no validation figure (NaN): the latest weights count as the best
-        return True
-    if best is None or best != best:
-        return True
-    return value > best if mode == "max" else value < best
+            "early_stop": early.state_dict(), "loop": state.to_checkpoint(), "best": best, "rng": rng_states()}
 
 
 def _last_good(paths) -> str:
@@ -201,4 +191,4 @@ def _restore(checkpoint: dict, model, optimizer, schedule, options: StepOptions,
         options.scaler.load_state_dict(checkpoint["scaler"])
     early.load_state_dict(checkpoint["early_stop"])
     set_rng_states(checkpoint["rng"])
-    return LoopState(**checkpoint["loop"]), dict(checkpoint["best"])
+    return LoopState.from_checkpoint(checkpoint["loop"]), dict(checkpoint["best"])

@@ -1,0 +1,158 @@
+"""The one session every run goes through, whatever its task and whoever starts it: ``striate train``,
+``--resume``, ``--folds``, ``striate compare``, ``striate transfer finetune`` and the Python API.
+
+It prepares the data and the model (striate.session.prepare), creates the run directory and writes what
+describes the run (config.yaml, model.json), trains through the engine (checkpoints, exact resume, logs,
+progress, the divergence message; striate.train.engine), and finishes (striate.session.finish).
+
+>>> result = train_run(load_recipe("recipes/lenet5-mnist.yaml"))   # doctest: +SKIP
+>>> result["summary"]["test_accuracy"]                            # doctest: +SKIP
+0.982
+"""
+
+import copy
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from striate.errors import ConfigError, RunError
+from striate.files import atomic_write_json
+from striate.models import create_model
+from striate.session.finish import finish
+from striate.session.prepare import Prepared, build_model, make_loader, prepare, resolve_device, seed_everything
+from striate.session.rundir import RunPaths, new_run_dir, read_meta, write_run_files
+from striate.train.config import Config, load_recipe
+from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
+from striate.train.engine import check_training, prepare_model, run_training
+from striate.train.layer_monitor import LayerMonitor
+from striate.train.plan import FineTunePlan, TrainingPlan
+from striate.version import __version__
+
+CROSSVAL_FIGURES = ("best_val", "test", "final_train")  # of the task's metric: best_val_accuracy, ...
+
+
+@dataclass
+class Start:
+    """Where a run's model comes from when it is not built fresh: a fine-tune's source network with its new
+    head (the plan already applied: ``plan.prepare(model)``), the model's arguments, the plan, and what
+    model.json should say about the transfer."""
+
+    model: nn.Module
+    model_args: dict
+    plan: TrainingPlan
+    meta: dict = field(default_factory=dict)
+    prepared: Prepared | None = None  # the data, when the caller prepared it to fit the model
+
+
+def train_run(config: Config, recipe_name: str = "run", stream=None, start: Start | None = None) -> dict:
+    """Train as ``config`` says and write the run directory; returns its path, history, test figures and
+    summary. Under torchrun every rank calls this; rank 0 writes the run directory."""
+    return _session(config, recipe_name, stream, start=start)
+
+
+def resume_run(run_dir: str | Path, stream=None) -> dict:
+    """Continue a run from its checkpoint, exactly where it stopped (the same result as never stopping).
+
+    >>> result = resume_run("runs/lenet5-mnist")   # doctest: +SKIP
+    """
+    paths = RunPaths(Path(run_dir))
+    if not paths.config.is_file():
+        raise RunError(f"{paths.root} has no config.yaml: it is not a striate run directory (give one made by 'striate train')")
+    if not paths.checkpoint.is_file():
+        raise RunError(f"{paths.root} has no checkpoint.safetensors: it stopped before its first checkpoint; train it again")
+    return _session(load_recipe(paths.config), paths.root.name, stream, resume=paths)
+
+
+def _session(config: Config, recipe_name: str, stream, resume: RunPaths | None = None, start: Start | None = None) -> dict:
+    world = world_from_environment()
+    device = setup(world, resolve_device(config.run.device))
+    seed_everything(config.run.seed)
+    try:
+        prepared = start.prepared if start is not None and start.prepared is not None else prepare(config, world.enabled)
+        model, model_args, plan, extra = _model(config, prepared, resume, start)
+        model = prepare_model(model, config, device)
+        train_loader = make_loader(prepared, "train", config, device, train=True)
+        val_loader = make_loader(prepared, "val", config, device, train=False)
+        if world.enabled:
+            train_loader, val_loader = ShardedLoader(train_loader, world), RankSlice(val_loader, world)
+        check_training(config, model, len(train_loader), device, plan)
+        paths = resume or _new_run(config, recipe_name, world, prepared, model_args, extra)
+        _, best = run_training(model, train_loader, val_loader, prepared.task, prepared.watch, config, paths, world,
+                               stream, resume=resume is not None, make_monitor=_make_monitor(config), plan=plan)
+        if not world.is_main:
+            return {"run_dir": None, "history": [], "test": {}, "summary": {}}
+        return finish(paths, model, prepared, config, device, best)
+    finally:
+        teardown(world)
+
+
+def _model(config: Config, prepared: Prepared, resume: RunPaths | None, start: Start | None):
+    """The model, its arguments, the training plan and extra model.json fields: a fine-tune's source (at its
+    start) or the run's own architecture and plan (on resume), else a fresh model."""
+    if start is not None:
+        return start.model, start.model_args, start.plan, start.meta
+    if resume is not None:
+        meta = read_meta(resume.root)
+        args = meta["model"]["args"]
+        transfer = meta.get("transfer")
+        if transfer and transfer.get("plan"):  # a fine-tune: the same plan, the architecture of its source
+            plan = FineTunePlan.from_dict(transfer["plan"])
+            model = create_model(meta["model"]["name"], **args)
+            plan.prepare(model)
+            return model, args, plan, {"transfer": transfer}
+    return build_model(config, prepared.model_args), prepared.model_args, TrainingPlan(), {}
+
+
+def _new_run(config: Config, recipe_name: str, world, prepared: Prepared, model_args: dict, extra: dict) -> RunPaths:
+    """Rank 0 creates the run directory and writes config.yaml and model.json; other ranks write nothing."""
+    if not world.is_main:
+        return RunPaths(Path(config.run.out_dir) / f".rank{world.rank}-writes-nothing")
+    paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
+    preprocess = prepared.preprocess
+    meta = {"striate_version": __version__, **prepared.task.run_meta(),
+            "model": {"name": config.model.name, "args": model_args}, "class_names": prepared.names,
+            "names": prepared.names, "input_shape": [preprocess["channels"], preprocess["input_size"],
+                                                     preprocess["input_size"]],
+            "data": {"source": config.data.source, "path": config.data.path}, **extra}
+    write_run_files(paths, config, meta, preprocess)
+    return paths
+
+
+def _make_monitor(config: Config):
+    """A factory of the per-layer monitor (hooks on the model and optimizer) when run.monitor is on, else None."""
+    if not config.run.monitor:
+        return None
+    return lambda model, optimizer: LayerMonitor(model, optimizer, every=config.run.monitor_every)
+
+
+def cross_validate(config: Config, folds: int, recipe_name: str = "run", stream=None) -> dict:
+    """k-fold cross-validation: ``folds`` ordinary runs (``<name>-fold<k>``), fold k as the validation split
+    of run k (stratified, seeded; the test split is the same in every fold); returns the per-fold runs and for
+    each figure its mean, standard deviation, min and max, also written to ``<out_dir>/<name>-crossval.json``.
+
+    >>> report = cross_validate(Config(), folds=5)   # doctest: +SKIP
+    >>> report["val_accuracy"]["mean"]               # doctest: +SKIP
+    """
+    if folds < 2:
+        raise ConfigError(f"cross-validation needs at least 2 folds, got {folds}; e.g. --folds 5")
+    base = config.run.name or recipe_name
+    summaries = []
+    for fold in range(folds):
+        fold_config = copy.deepcopy(config)
+        fold_config.data.folds, fold_config.data.fold = folds, fold
+        fold_config.run.name = f"{base}-fold{fold + 1}" if config.run.name else None
+        summaries.append(train_run(fold_config, f"{recipe_name}-fold{fold + 1}", stream)["summary"])
+    report = {"folds": folds, "runs": [s["run"] for s in summaries]}
+    names = [f"{kind}_{summaries[0]['metric']}" for kind in CROSSVAL_FIGURES]
+    report |= {name.removeprefix("best_"): _spread([float(s[name]) for s in summaries])
+               for name in names if all(s.get(name) is not None for s in summaries)}
+    path = Path(config.run.out_dir) / f"{base}-crossval.json"
+    atomic_write_json(path, report)
+    return report | {"report_file": str(path)}
+
+
+def _spread(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "std": statistics.pstdev(values), "min": min(values),
+            "max": max(values), "values": values}
