@@ -44,11 +44,12 @@ class Advice:
 
 def read_history(run_dir: str | Path) -> list[dict]:
     """The per-epoch figures of a run (metrics.jsonl, through the session's one reader)."""
-    if not Path(run_dir).is_dir():
+    paths = RunPaths(Path(run_dir))
+    if not paths.metrics.is_file():
         raise RunError(f"{run_dir} has no metrics.jsonl: give a run directory made by 'striate train'")
-    history = read_run_history(RunPaths(Path(run_dir)))
+    history = read_run_history(paths)
     if not history:
-        raise RunError(f"{run_dir}/metrics.jsonl is missing or empty: the run stopped before its first epoch ended")
+        raise RunError(f"{paths.metrics} is empty: the run stopped before its first epoch ended")
     return history
 
 
