@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run, accepts_overrides=True)
 
 
-def parse_target(text: str | None, task: str = "classification"):
+def parse_target(text: str | None, task: str):
     """'train_accuracy=0.75' -> (the watched figure train_accuracy, higher is better; 0.75), for ``task``."""
     from striate.tasks import task_kind
 
@@ -70,7 +70,8 @@ def run(args) -> int:
     def on_run(planned, reused: bool) -> None:
         print(f"{'reused ' if reused else 'trained'} {planned.arm.label} seed {planned.seed}: {planned.run_dir}", flush=True)
 
-    report = compare(config, variations, args.seeds, folder, args.jobs, parse_target(args.target, config.data.task), command, on_run)
+    report = compare(config, variations, args.seeds, folder, args.jobs, parse_target(args.target, config.data.task),
+                     command, on_run)
     from striate.experiments.table import text_rows
 
     print(f"{report['trained']} run(s) trained, {report['reused']} reused; mean ± std over seeds, accuracies in %")

@@ -85,9 +85,11 @@ def _feature_maps(args, run, out):
 
 
 def _undo(image, run):
-    """The normalised image back in 0..1, for display."""
+    """The normalised image back in 0..1, for display (whitened inputs are shown as they are, stretched)."""
     import torch
 
+    if run.mean is None:
+        return image
     return (image * torch.tensor(run.std).view(-1, 1, 1) + torch.tensor(run.mean).view(-1, 1, 1)).clamp(0, 1)
 
 

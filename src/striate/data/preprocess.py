@@ -120,6 +120,21 @@ def make_normalizer(state: dict, device="cpu"):
     return lambda images: images
 
 
+def display_moments(state: dict) -> tuple[list[float] | None, list[float] | None]:
+    """(mean, std) such that ``input * std + mean`` is the image in 0..1 again, for pictures of network
+    inputs; (None, None) where the normalisation is no per-channel affine map (mean image, whitening).
+
+    >>> display_moments({"normalize": "none", "mean": [0.13], "std": [0.31]})
+    ([0.0], [1.0])
+    """
+    method = state.get("normalize", "channel")
+    if method == "channel":
+        return list(state["mean"]), list(state["std"])
+    if method == "none":
+        return [0.0] * len(state["mean"]), [1.0] * len(state["mean"])
+    return None, None
+
+
 def split_arrays(state: dict) -> tuple[dict, bytes | None]:
     """The JSON-ready figures (arrays replaced by the name of their file) and the safetensors bytes of
     the arrays (None when there are none); the caller writes them to ``run_dir/preprocess.safetensors``."""

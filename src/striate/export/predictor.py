@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from striate.data.images import as_image, to_network_input
-from striate.errors import ConfigError
+from striate.errors import ConfigError, RunError
+from striate.tasks import ClassificationTask, task_kind
 
 # Leaves that show nothing new when drawn: reshapes and train-time-only noise.
 _SILENT_LAYERS = (nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout2d, nn.Identity)
@@ -34,9 +35,7 @@ class Predictor:
     def __init__(self, model: nn.Module, meta: dict, batch_size: int = 64, device: str | torch.device = "cpu"):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        if meta.get("task", "classification") != "classification":
-            from striate.errors import RunError
-
+        if task_kind(meta.get("task", ClassificationTask.name)) is not ClassificationTask:
             raise RunError(f"this is a {meta['task']} run; the Predictor (and 'striate serve') gives classes. Use "
                            "'striate predict RUN IMAGE... --out DIR' for its masks, keypoints or reconstructions")
         self.device = torch.device(device)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from striate.data.preprocess import load_arrays, make_normalizer
+from striate.data.preprocess import display_moments, load_arrays, make_normalizer
 from striate.data.sources import infer_source
 from striate.errors import DataError, RunError
 from striate.models import create_model
@@ -61,12 +61,14 @@ class Run:
         return tuple(self.meta["input_shape"])
 
     @property
-    def mean(self) -> list[float]:
-        return self.preprocess["mean"]
+    def mean(self) -> list[float] | None:
+        """The per-channel mean that undoes the network's normalisation for display (with :attr:`std`);
+        None where it is no per-channel affine map (mean image, whitening): pictures are then stretched."""
+        return display_moments(self.preprocess)[0]
 
     @property
-    def std(self) -> list[float]:
-        return self.preprocess["std"]
+    def std(self) -> list[float] | None:
+        return display_moments(self.preprocess)[1]
 
     @property
     def history(self) -> list[dict]:
