@@ -19,7 +19,7 @@ import torch
 
 
 def tiny_run(folder: Path) -> Path:
-    from striate.pipeline import train_from_config
+    from striate.session import train_run
     from striate.train.config import Config
 
     config = Config()
@@ -27,7 +27,7 @@ def tiny_run(folder: Path) -> Path:
     config.data.source, config.data.input_size = "digits", 8
     config.optim.epochs = 1
     config.run.out_dir, config.run.name, config.run.progress = str(folder), "bench", "off"
-    return Path(train_from_config(config)["run_dir"])
+    return Path(train_run(config)["run_dir"])
 
 
 def timed(function, repeats: int) -> float:
@@ -57,7 +57,7 @@ def predictor_figures(run: Path, batch_sizes, repeats: int) -> list[dict]:
 
 def runtime_figures(run: Path, batch_size: int, repeats: int) -> dict:
     from striate.export import export_model
-    from striate.runs import load_run_model
+    from striate.session import load_run_model
 
     model, meta = load_run_model(run)
     inputs = torch.randn(batch_size, *meta["input_shape"])

@@ -29,7 +29,7 @@ TARGET = 0.99
 
 
 def run_striate(data: str, recipe: str, quick: bool) -> dict:
-    from striate.pipeline import train_from_config
+    from striate.session import train_run
     from striate.train.config import load_recipe
 
     config = load_recipe(recipe)
@@ -37,7 +37,7 @@ def run_striate(data: str, recipe: str, quick: bool) -> dict:
     config.run.out_dir, config.run.name, config.run.progress = tempfile.mkdtemp(prefix="striate-race-"), "race", "lines"
     if quick:
         config.data.source, config.data.path, config.optim.epochs = "mnist5k", None, 1
-    result = train_from_config(config, Path(recipe).stem)
+    result = train_run(config, Path(recipe).stem)
     summary = result["summary"]
     reached = summary["train_seconds"] if summary["test_accuracy"] >= TARGET else None
     return {"name": f"striate ({Path(recipe).name})", "seconds_to_target": reached, "train_seconds": summary["train_seconds"],

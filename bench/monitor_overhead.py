@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from striate.diagnose.monitors import LayerMonitor
 from striate.models import create_model
-from striate.pipeline import make_loader, model_arguments, prepare_data, resolve_device
+from striate.session import make_loader, prepare, resolve_device
 from striate.train.config import Config
+from striate.train.layer_monitor import LayerMonitor
 from striate.train.loop import train_epoch
 from striate.train.optim import build_optimizer
 
@@ -37,16 +37,16 @@ def measure(config: Config, prepared, device, every: int | None, epochs: int) ->
     """Images per second over ``epochs`` epochs after one warm-up epoch; ``every=None`` means monitor off."""
     torch.manual_seed(0)
     train = prepared.splits["train"]
-    model = create_model(config.model.name, **model_arguments(config, train.num_classes, prepared.preprocess)).to(device)
+    model = create_model(config.model.name, **prepared.model_args).to(device)
     optimizer = build_optimizer(model, config.optim)
-    loader = make_loader(train, prepared.preprocess, config, device, train=True)
+    loader = make_loader(prepared, "train", config, device, train=True)
     monitor = LayerMonitor(model, optimizer, every) if every else None
-    train_epoch(model, optimizer, loader)  # warm-up
+    train_epoch(model, optimizer, loader, prepared.task)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
     for _ in range(epochs):
-        train_epoch(model, optimizer, loader)
+        train_epoch(model, optimizer, loader, prepared.task)
         if monitor is not None:
             monitor.epoch_figures()
     if device.type == "cuda":
@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     config = make_config(args.quick)
     device = resolve_device(args.device)
-    prepared = prepare_data(config)
+    prepared = prepare(config)
     epochs = args.epochs or (1 if args.quick else 3)
     settings = {"off": None, "every 100": 100, "every 10": 10, "every 1": 1}
     rates = {name: measure(config, prepared, device, every, epochs) for name, every in settings.items()}

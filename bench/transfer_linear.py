@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_figures  # noqa: E402
 
-from striate.pipeline import prepare_data  # noqa: E402
+from striate.session import prepare  # noqa: E402
 from striate.train.config import Config  # noqa: E402
 from striate.transfer.data import eval_loader  # noqa: E402
 from striate.transfer.linear import FORMULATIONS, fit_linear  # noqa: E402
@@ -24,7 +24,7 @@ from striate.transfer.linear import FORMULATIONS, fit_linear  # noqa: E402
 
 def source_model(run: str | None):
     if run:
-        from striate.runs import load_run_model
+        from striate.session import load_run_model
 
         return load_run_model(run)
     from striate.models import create_model
@@ -43,7 +43,7 @@ def main() -> None:
     config = Config()
     config.data.source, config.data.path = ("idx", args.data) if args.data and not args.quick else ("mnist5k", None)
     config.data.classes = [5, 6, 7, 8, 9]
-    prepared = prepare_data(config)
+    prepared = prepare(config)
     model, meta = source_model(args.run)
     preprocess = meta["preprocess"] if meta else prepared.preprocess
     from striate.transfer.codes import extract_codes

@@ -14,7 +14,7 @@ import argparse
 import time
 
 from striate.cli.common import print_table
-from striate.pipeline import train_from_config
+from striate.session import train_run
 from striate.train.config import Config
 from striate.transfer.compare import TABLE_HEADERS, compare_strategies, format_rows, markdown_table
 from striate.transfer.data import target_config
@@ -33,7 +33,7 @@ source.data.source, source.data.path = ("idx", args.data) if args.data else ("mn
 source.data.classes = [0, 1, 2, 3, 4]
 source.optim.epochs = args.epochs + 1
 source.run.out_dir, source.run.progress = args.out_dir, "off"
-pretrained = train_from_config(source, "mnist-0-4")
+pretrained = train_run(source, "mnist-0-4")
 print(f"source: digits 0-4, test accuracy {100 * pretrained['test']['accuracy']:.2f}% ({pretrained['run_dir']})")
 
 # 2. The target task: digits 5-9, the same recipe and split rules; five strategies on the same splits.

@@ -46,10 +46,10 @@ def tiny_cfg(tmp_path) -> Config:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """A finished run directory of a tiny MLP on digits (shared by the tests that only read it)."""
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
 
     out = tmp_path_factory.mktemp("runs")
-    result = train_from_config(tiny_config(out))
+    result = train_run(tiny_config(out))
     return Path(result["run_dir"])
 
 

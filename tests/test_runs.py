@@ -6,7 +6,7 @@ import yaml
 
 from striate.errors import RunError
 from striate.session import RunPaths, load_run_model, open_run, read_meta
-from striate.session import train_run as train_from_config
+from striate.session import train_run
 
 
 def test_run_directory_layout_and_no_pickle(tiny_run):
@@ -33,9 +33,9 @@ def test_saved_model_reproduces_the_test_figures(tiny_run):
 
 
 def test_same_config_twice_gives_the_same_figures(tiny_cfg):
-    first = train_from_config(tiny_cfg)
+    first = train_run(tiny_cfg)
     tiny_cfg.run.name = "again"
-    second = train_from_config(tiny_cfg)
+    second = train_run(tiny_cfg)
     drop = ("seconds", "images_per_second")
     assert [{k: v for k, v in f.items() if k not in drop} for f in first["history"]] == \
            [{k: v for k, v in f.items() if k not in drop} for f in second["history"]]

@@ -91,12 +91,12 @@ def test_bad_settings():
 def test_a_whitened_run_predicts_with_the_same_preprocessing(tiny_cfg):
     from striate.data.images import to_network_input
     from striate.data.sources import load_source
-    from striate.session import make_loader, prepare, train_run as train_from_config
+    from striate.session import make_loader, prepare, train_run
     from striate.session import load_run_model
 
     config = tiny_cfg
     config.data.normalize, config.data.whiten_epsilon = "zca_white", 0.01
-    run_dir = train_from_config(config)["run_dir"]
+    run_dir = train_run(config)["run_dir"]
     assert (run_dir / "preprocess.safetensors").is_file()
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["preprocess"]["normalize"] == "zca_white" and "arrays" not in meta["preprocess"]

@@ -32,9 +32,9 @@ def test_unknown_or_repeated_classes_fail():
 
 
 def test_recipe_key_reaches_the_splits(tiny_cfg):
-    from striate.session import prepare as prepare_data
+    from striate.session import prepare
 
     tiny_cfg.data.classes = [7, 3]
-    splits = prepare_data(tiny_cfg).splits
+    splits = prepare(tiny_cfg).splits
     assert splits["train"].class_names == ["7", "3"]
     assert set(torch.unique(splits["val"].labels).tolist()) == {0, 1}

@@ -25,10 +25,10 @@ def _model():
 
 
 def test_monitored_run_stores_layer_figures_in_metrics(tiny_cfg, capsys):
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
 
     tiny_cfg.run.monitor = True
-    result = train_from_config(tiny_cfg)
+    result = train_run(tiny_cfg)
     lines = [json.loads(line) for line in (result["run_dir"] / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == tiny_cfg.optim.epochs
     for epoch in lines:
@@ -42,9 +42,9 @@ def test_monitored_run_stores_layer_figures_in_metrics(tiny_cfg, capsys):
 
 
 def test_unmonitored_run_has_no_layer_figures(tiny_cfg):
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
 
-    result = train_from_config(tiny_cfg)
+    result = train_run(tiny_cfg)
     first = json.loads((result["run_dir"] / "metrics.jsonl").read_text().splitlines()[0])
     assert "monitor" not in first
 

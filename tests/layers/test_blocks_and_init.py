@@ -81,10 +81,10 @@ def test_unknown_init_lists_the_names():
 
 
 def test_training_recipe_init_is_checked_before_a_run_directory_exists(tiny_cfg, tmp_path):
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
 
     config = tiny_cfg
     config.model.init = "he_norml"
     with pytest.raises(ModelError, match="unknown initialisation 'he_norml'"):
-        train_from_config(config)
+        train_run(config)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -102,7 +102,7 @@ def test_spec_head_can_use_num_classes_and_reset():
 
 @pytest.mark.slow
 def test_train_accepts_a_spec_file_and_the_run_keeps_it(tiny_cfg, tmp_path):
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
     from striate.session import load_run_model
 
     net = tmp_path / "tiny-net.yaml"
@@ -112,7 +112,7 @@ def test_train_accepts_a_spec_file_and_the_run_keeps_it(tiny_cfg, tmp_path):
     config.model.name = str(net)
     config.model.args = {}
     config.optim.epochs = 1
-    result = train_from_config(config)
+    result = train_run(config)
     net.unlink()  # the run carries its spec
     model, meta = load_run_model(result["run_dir"])
     assert sum(p.numel() for p in model.parameters()) == result["summary"]["parameters"] == 4 * 9 + 4 + 4 * 9 * 10 + 10

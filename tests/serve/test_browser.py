@@ -27,14 +27,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def browser_run(tmp_path_factory) -> Path:
     """LeNet-5 after one short epoch on part of the built-in MNIST subset: real conv feature maps."""
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
     from striate.train.config import Config
 
     config = Config()
     config.data.test_fraction, config.data.val_fraction = 0.6, 0.1  # 1,500 training images keep it quick
     config.optim.epochs, config.optim.batch_size, config.optim.lr = 1, 32, 0.05
     config.run.out_dir, config.run.name, config.run.progress = str(tmp_path_factory.mktemp("runs")), "lenet5", "off"
-    return Path(train_from_config(config)["run_dir"])
+    return Path(train_run(config)["run_dir"])
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import yaml
 
 from striate.errors import ConfigError, TrainingDivergedError
 from striate.session import resume_run
-from striate.session import train_run as train_task_from_config
+from striate.session import train_run
 from striate.tasks.synthetic import make_keypoint_dots, make_mnist_canvas
 from striate.train.checkpoint import load_checkpoint, load_weights
 from striate.train.config import config_from_dict
@@ -32,8 +32,8 @@ def segmentation_config(data, out_dir, name, epochs, **optim):
 
 
 def test_a_task_run_extended_by_resume_matches_a_longer_run(canvas, tmp_path):
-    whole = train_task_from_config(segmentation_config(canvas, tmp_path, "whole", 3))
-    short = train_task_from_config(segmentation_config(canvas, tmp_path, "short", 2))
+    whole = train_run(segmentation_config(canvas, tmp_path, "whole", 3))
+    short = train_run(segmentation_config(canvas, tmp_path, "short", 2))
     assert (short["run_dir"] / "checkpoint.safetensors").is_file() and (short["run_dir"] / "steps.csv").is_file()
     config_file = short["run_dir"] / "config.yaml"
     assert yaml.safe_load(config_file.read_text())["optim"]["watch"] == "val_miou"  # the task's figure
@@ -58,7 +58,7 @@ def test_a_diverging_task_run_stops_naming_the_step_and_the_last_good_checkpoint
         "run": {"out_dir": str(tmp_path), "name": "diverge", "progress": "off", "checkpoint_every": 3},
     })
     with pytest.raises(TrainingDivergedError) as caught:
-        train_task_from_config(config)
+        train_run(config)
     message = str(caught.value)
     assert "at step" in message and str(tmp_path / "diverge" / "checkpoint.safetensors") in message
     saved = load_checkpoint(tmp_path / "diverge" / "checkpoint.safetensors")
@@ -67,14 +67,14 @@ def test_a_diverging_task_run_stops_naming_the_step_and_the_last_good_checkpoint
 
 def test_task_watch_names_the_task_figures(canvas, tmp_path):
     config = segmentation_config(canvas, tmp_path, "loss", 1, watch="val_loss", early_stop_patience=1)
-    result = train_task_from_config(config)
+    result = train_run(config)
     assert result["summary"]["watch"] == "val_loss" and result["summary"]["best_value"] > 0
     with pytest.raises(ConfigError, match="unknown optim.watch 'val_rmse'.*val_miou"):
-        train_task_from_config(segmentation_config(canvas, tmp_path, "bad", 1, watch="val_rmse"))
+        train_run(segmentation_config(canvas, tmp_path, "bad", 1, watch="val_rmse"))
     assert not (tmp_path / "bad").exists()
 
 
 def test_median_frequency_balancing_weighs_the_rare_digit_pixels(canvas, tmp_path):
-    result = train_task_from_config(segmentation_config(canvas, tmp_path, "balanced", 1, class_balance="median_frequency"))
+    result = train_run(segmentation_config(canvas, tmp_path, "balanced", 1, class_balance="median_frequency"))
     weights = json.loads((result["run_dir"] / "model.json").read_text())["class_weights"]
     assert len(weights) == 11 and weights[0] < 0.5 * min(weights[1:])  # the background weighs far less than any digit

@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from striate.errors import TrainingDivergedError
-from striate.session import resume_run, train_run as train_from_config
+from striate.session import resume_run, train_run
 from striate.train.checkpoint import load_checkpoint, load_weights
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -89,8 +89,8 @@ def assert_same_logs(whole: Path, resumed: Path) -> None:
 
 @pytest.mark.slow
 def test_a_finished_run_extended_by_resume_matches_a_longer_run(tmp_cfg_factory):
-    whole = train_from_config(tmp_cfg_factory("whole", epochs=3, schedule="constant"))
-    short = train_from_config(tmp_cfg_factory("short", epochs=2, schedule="constant"))
+    whole = train_run(tmp_cfg_factory("whole", epochs=3, schedule="constant"))
+    short = train_run(tmp_cfg_factory("short", epochs=2, schedule="constant"))
     config_file = short["run_dir"] / "config.yaml"
     config_file.write_text(config_file.read_text().replace("epochs: 2", "epochs: 3"))
     resumed = resume_run(short["run_dir"])
@@ -105,7 +105,7 @@ def test_a_diverging_run_stops_naming_the_step_and_the_last_good_checkpoint(tmp_
     config.optim.schedule, config.optim.decay_rate, config.optim.momentum = "exponential", -12.0, 0.9
     config.optim.lr, config.run.checkpoint_every = 0.05, 5  # lr grows as e^(12 t): fine at first, then not
     with pytest.raises(TrainingDivergedError) as caught:
-        train_from_config(config)
+        train_run(config)
     message = str(caught.value)
     run_dir = Path(config.run.out_dir) / "diverge"
     assert "at step" in message and "learning rate too high" in message

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from striate.errors import ConfigError
-from striate.session import train_run as train_from_config
+from striate.session import train_run
 from striate.train.checkpoint import load_weights
 
 
 def test_logs_have_every_epoch_and_every_steps_learning_rate(tmp_cfg_factory):
     config = tmp_cfg_factory("logs", epochs=2, schedule="step", step_size=1, gamma=0.5, warmup_epochs=0.5)
-    result = train_from_config(config)
+    result = train_run(config)
     run_dir = Path(result["run_dir"])
     epochs = list(csv.DictReader((run_dir / "metrics.csv").open()))
     assert [int(row["epoch"]) for row in epochs] == [1, 2]
@@ -33,7 +33,7 @@ def test_tensorboard_event_files(tmp_cfg_factory):
     pytest.importorskip("tensorboard")
     config = tmp_cfg_factory("tb", epochs=1)
     config.run.tensorboard = True
-    run_dir = Path(train_from_config(config)["run_dir"])
+    run_dir = Path(train_run(config)["run_dir"])
     events = list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 100
 
@@ -42,7 +42,7 @@ def test_bf16_autocast_and_channels_last_train_on_cpu(tmp_cfg_factory):
     config = tmp_cfg_factory("bf16", epochs=1)
     config.model.name, config.model.args, config.data.input_size = "lenet5", {}, 32
     config.run.precision, config.run.channels_last = "bf16", True
-    result = train_from_config(config)
+    result = train_run(config)
     assert result["history"][0]["val_accuracy"] > 0.3  # it learns
     assert load_weights(Path(result["run_dir"]) / "last.safetensors")["features.conv1.weight"].dtype == torch.float32
 
@@ -50,7 +50,7 @@ def test_bf16_autocast_and_channels_last_train_on_cpu(tmp_cfg_factory):
 def test_early_stopping_ends_the_run(tmp_cfg_factory):
     config = tmp_cfg_factory("early", epochs=8, lr=0.0)  # nothing improves after epoch 1
     config.optim.early_stop_patience, config.optim.watch = 2, "val_loss"
-    result = train_from_config(config)
+    result = train_run(config)
     assert [f["epoch"] for f in result["history"]] == [1, 2, 3]
     assert result["summary"]["best_epoch"] == 1
 
@@ -58,7 +58,7 @@ def test_early_stopping_ends_the_run(tmp_cfg_factory):
 def test_freeze_to_and_lr_mult_through_the_config(tmp_cfg_factory):
     config = tmp_cfg_factory("frozen", epochs=1, optimizer="adamw", lr=0.01, freeze_to=1, lr_mult={"head": 2.0})
     torch.manual_seed(0)
-    result = train_from_config(config)
+    result = train_run(config)
     from striate.models import create_model
 
     torch.manual_seed(config.run.seed)
@@ -79,7 +79,7 @@ def test_bad_run_flags_fail_before_training(tmp_cfg_factory, key, value, message
     config = tmp_cfg_factory("bad", epochs=1)
     setattr(config.run if key == "precision" else config.optim, key, value)
     with pytest.raises(ConfigError, match=message):
-        train_from_config(config)
+        train_run(config)
     assert not (Path(config.run.out_dir) / "bad").exists()  # nothing left behind
 
 

@@ -8,7 +8,7 @@ from striate.errors import ConfigError, ModelError
 from striate.models import create_model
 from striate.session import Start, train_run
 from striate.tasks import ClassificationTask
-from striate.session import prepare as prepare_data
+from striate.session import prepare
 from striate.train.freeze import trainable_parameters
 from striate.train.plan import FineTunePlan
 from striate.train.freeze import body_stages, copy_bottom_stages, layer_range, param_groups
@@ -19,7 +19,7 @@ from striate.transfer.source import load_source_model, load_weights_file
 def prepared(tiny_cfg):
     tiny_cfg.data.classes = [0, 1, 2]
     tiny_cfg.optim.epochs = 2
-    return tiny_cfg, prepare_data(tiny_cfg)
+    return tiny_cfg, prepare(tiny_cfg)
 
 
 def train_model(model, data, config, device, plan):

@@ -23,7 +23,7 @@ def tiny_cnn_registered():
 @pytest.fixture(scope="session")
 def tiny_cnn_run(tmp_path_factory) -> Path:
     """A finished run directory of TinyCNN (shared by the tests that only read it)."""
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
 
     with tiny_cnn_in_registry():
-        return Path(train_from_config(tiny_cnn_config(tmp_path_factory.mktemp("cnn-runs")))["run_dir"])
+        return Path(train_run(tiny_cnn_config(tmp_path_factory.mktemp("cnn-runs")))["run_dir"])

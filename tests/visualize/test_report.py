@@ -105,11 +105,11 @@ def test_report_of_a_model_without_convolutions_says_so(tiny_run, tmp_path):
 
 @pytest.mark.slow
 def test_report_of_a_monitored_run_draws_monitors_and_gives_a_verdict(tmp_path, tiny_cnn_registered):
-    from striate.session import train_run as train_from_config
+    from striate.session import train_run
 
     config = tiny_cnn_config(tmp_path, name="monitored")
     config.run.monitor, config.run.monitor_every = True, 5
-    run_dir = train_from_config(config)["run_dir"]
+    run_dir = train_run(config)["run_dir"]
     text = write_report(run_dir).read_text()
     parser = PageParser()
     parser.feed(text)

@@ -122,11 +122,12 @@ def run_compare(args) -> int:
 
     config = _config(args)
     config.run.progress = "off"
+    out = Path(args.out or Path(config.run.out_dir) / f"transfer-compare-{time.strftime('%Y%m%d-%H%M%S')}")
+    config.run.out_dir = str(out / "runs")  # the trained strategies are runs of their own, kept beside the table
     report = (lambda row: print(f"done: {row['strategy']}: {100 * row['accuracy']:.2f}% in {row['seconds']:.1f}s",
                                 flush=True))
     rows = compare_strategies(args.source, config, args.init_stages, args.formulation, report)
     print_table(TABLE_HEADERS, format_rows(rows))
-    out = Path(args.out or Path(config.run.out_dir) / f"transfer-compare-{time.strftime('%Y%m%d-%H%M%S')}")
     atomic_write_json(out / "compare.json", {"source": str(args.source), "data": config.data.path or config.data.source,
                                              "classes": config.data.classes, "epochs": config.optim.epochs, "rows": rows})
     atomic_write_bytes(out / "compare.md", markdown_table(rows).encode())
