@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from striate.errors import DataError
+from striate.errors import DataError, did_you_mean
 
 MIRROR_VARIABLE = "STRIATE_DOWNLOAD_MIRROR"
 DATA_DIR_VARIABLE = "STRIATE_DATA_DIR"
@@ -142,8 +142,6 @@ def _extract(archive: Path, folder: Path) -> None:
 def download_dataset(name: str, directory: str | Path | None = None, mirror: str | None = None,
                      timeout: float = 60.0) -> Path:
     """Download (and unpack) data set ``name`` into ``directory/name``; returns that folder."""
-    from striate.errors import did_you_mean
-
     if name not in DATASETS:
         raise DataError(f"unknown data set '{name}'{did_you_mean(name, DATASETS)}; expected one of {sorted(DATASETS)}")
     spec = DATASETS[name]

@@ -6,8 +6,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from striate.data import folder as folders
+from striate.data.arrays import read_arrays, read_label_csv
+from striate.data.cifar import read_cifar
 from striate.data.dataset import ImageSet
+from striate.data.download import default_data_dir
 from striate.data.registry import register_source
+from striate.data.sources import idx_folder
 from striate.errors import DataError
 
 
@@ -29,8 +34,6 @@ def _image_set(images: np.ndarray, labels: np.ndarray, names: list[str]) -> Imag
 def image_folder(path=None, input_size: int = 32, skip_bad: bool = False, max_per_class: int = 0):
     """A folder with one sub-folder per class (or train/ and test/ each with them); every image is
     decoded now, brought to input_size x input_size (shorter side scaled, centre cropped)."""
-    from striate.data import folder as folders
-
     root = _require(path, "folder", "DIR (DIR/<class>/*.jpg)")
     splits, class_names, channels = {}, None, None
     for split, split_folder in folders.split_folders(root).items():
@@ -48,15 +51,11 @@ def image_folder(path=None, input_size: int = 32, skip_bad: bool = False, max_pe
 @register_source("cifar")
 def cifar_batches(path=None):
     """CIFAR-10 or CIFAR-100 python batches (data_batch_1..5 + test_batch, or train + test)."""
-    from striate.data.cifar import read_cifar
-
     parts = read_cifar(_require(path, "cifar", "DIR (a cifar-10-batches-py folder)"))
     return {name: _image_set(*part) for name, part in parts.items()}
 
 
 def _downloaded(name: str, path) -> Path:
-    from striate.data.download import default_data_dir
-
     folder = Path(path) if path else default_data_dir() / name
     if not folder.exists():
         raise DataError(f"{folder} not found: download the data first with 'striate data download {name}' "
@@ -79,8 +78,6 @@ def cifar100(path=None):
 @register_source("mnist")
 def mnist(path=None):
     """MNIST IDX files from the download folder (striate data download mnist)."""
-    from striate.data.sources import idx_folder
-
     return idx_folder(_downloaded("mnist", path))
 
 
@@ -91,8 +88,6 @@ FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal"
 @register_source("fashion-mnist")
 def fashion_mnist(path=None):
     """Fashion-MNIST IDX files from the download folder (striate data download fashion-mnist)."""
-    from striate.data.sources import idx_folder
-
     splits = idx_folder(_downloaded("fashion-mnist", path))
     return {name: ImageSet(part.images, part.labels, list(FASHION_NAMES)) for name, part in splits.items()}
 
@@ -100,8 +95,6 @@ def fashion_mnist(path=None):
 @register_source("npz")
 def numpy_arrays(path=None):
     """An .npz file (or a folder of .npy files): x_train/y_train[/x_test/y_test], images/labels or x/y."""
-    from striate.data.arrays import read_arrays
-
     found = read_arrays(_require(path, "npz", "FILE.npz"))
     splits = found["splits"]
     count = int(max(labels.max(initial=0) for _, labels in splits.values())) + 1
@@ -112,8 +105,6 @@ def numpy_arrays(path=None):
 @register_source("csv")
 def csv_table(path=None):
     """A CSV with a 'label' column and square grey images as pixel columns (pixel0, pixel1, ...)."""
-    from striate.data.arrays import read_label_csv
-
     images, labels = read_label_csv(_require(path, "csv", "FILE.csv"))
     count = int(labels.max(initial=0)) + 1
     return {"train": _image_set(images, labels, [str(index) for index in range(count)])}

@@ -13,6 +13,9 @@ from pathlib import Path
 import torch
 
 from striate.data.folder import FileList, decode_file, detect_channels, list_files, report_bad, split_folders
+from striate.data.preprocess import fit_preprocess
+from striate.data.sources import make_splits
+from striate.data.streaming import StreamingLoader, find_bad_files
 from striate.errors import DataError
 
 FIT_SAMPLE = 10_000  # training images decoded to fit the preprocessing
@@ -58,8 +61,6 @@ class FileSet:
 
 def load_file_splits(path: str, size: int, skip_bad: bool, max_per_class: int, workers: int) -> dict[str, FileSet]:
     """List an image folder's splits and check (decode) every file once, before training."""
-    from striate.data.streaming import find_bad_files
-
     if path is None or not Path(path).is_dir():
         raise DataError(f"data.loader: streaming needs an image folder (--data DIR), got {path}")
     splits, class_names, channels = {}, None, None
@@ -78,7 +79,6 @@ def load_file_splits(path: str, size: int, skip_bad: bool, max_per_class: int, w
 
 def streaming_loader(part: FileSet, batch_size: int, normalize, shuffle: bool, seed: int, device, augment,
                      workers: int):
-    from striate.data.streaming import StreamingLoader
 
     return StreamingLoader(part.files, part.channels, part.size, batch_size, normalize, shuffle=shuffle, seed=seed,
                            device=device, augment=augment, workers=workers)
@@ -87,9 +87,6 @@ def streaming_loader(part: FileSet, batch_size: int, normalize, shuffle: bool, s
 def prepare_streaming(data) -> tuple[dict[str, FileSet], dict]:
     """The streaming counterpart of the pipeline's data preparation, for a ``DataConfig``: checked file
     splits (seeded, stratified) and the preprocessing fitted on (a sample of) the training split."""
-    from striate.data.preprocess import fit_preprocess
-    from striate.data.sources import make_splits
-
     raw = load_file_splits(data.path, data.input_size, data.skip_bad, data.max_per_class, data.workers)
     splits = make_splits(raw, data.val_fraction, data.test_fraction, data.split_seed, data.folds, data.fold)
     train = splits["train"]

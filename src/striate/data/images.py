@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from striate.data.geometry import fit_image, fit_to_size, resize
+from striate.data.preprocess import make_normalizer
 from striate.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -153,6 +154,4 @@ def to_network_size(images: list[torch.Tensor], preprocess: dict) -> torch.Tenso
 def to_network_input(images: list[torch.Tensor], preprocess: dict) -> torch.Tensor:
     """uint8 ``C x H x W`` images of any size -> the normalised float batch the run's network expects
     (:func:`to_network_size`, then the run's normalisation)."""
-    from striate.data.preprocess import make_normalizer
-
     return make_normalizer(preprocess)(to_network_size(images, preprocess))

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import torch
 
+from striate.data.arrays import read_keypoints_csv
+from striate.data.folder import detect_channels, list_files, split_folders
+from striate.data.images import load_image
 from striate.data.preprocess import channel_moments
+from striate.data.sources import infer_source, load_source
 from striate.errors import DataError
 
 
@@ -30,9 +34,6 @@ def _summarise(images: torch.Tensor, labels: torch.Tensor, names: list[str], sha
 
 def _folder_split(folder: Path) -> dict:
     """Decode every file at its own size (collecting the unreadable ones) for a folder split."""
-    from striate.data.folder import detect_channels, list_files
-    from striate.data.images import load_image
-
     files = list_files(folder)
     channels = detect_channels(files.paths)
     total = torch.zeros(channels, dtype=torch.float64)
@@ -59,8 +60,6 @@ def _folder_split(folder: Path) -> dict:
 
 
 def _keypoints_csv(path: Path) -> dict:
-    from striate.data.arrays import read_keypoints_csv
-
     images, targets, names = read_keypoints_csv(path)
     mean, std = channel_moments(torch.from_numpy(images))
     missing = {name: int(count) for name, count in zip(names, torch.from_numpy(targets).isnan().sum(0).tolist())}
@@ -71,9 +70,6 @@ def _keypoints_csv(path: Path) -> dict:
 
 def describe(path: str | Path, source: str | None = None) -> dict:
     """A dict describing the data at ``path`` (the source is inferred unless given)."""
-    from striate.data.folder import split_folders
-    from striate.data.sources import infer_source, load_source
-
     path = Path(path)
     if source is None and path.suffix.lower() == ".csv" and path.is_file() and "Image" in path.open().readline():
         return _keypoints_csv(path) | {"path": str(path)}

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from striate.data.augment import Augmenter
 from striate.data.dataset import ImageSet
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -22,12 +23,20 @@ def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
 
 def augment_batch(images: torch.Tensor, augment: Augment | None, generator: torch.Generator) -> torch.Tensor:
     """uint8 batch -> augmented float batch in 0..1 (an Augmenter takes the uint8 images itself)."""
-    from striate.data.augment import Augmenter
-
     if isinstance(augment, Augmenter):
         return augment(images, generator)
     images = images.float().div_(255)
     return augment(images, generator) if augment is not None else images
+
+
+def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
+    """The random generator of one epoch of a loader: its batch order and augmentation draws depend only on
+    the run's seed and the epoch, so a resumed run sees the batches an uninterrupted one sees. Every loader
+    (device, streaming, task) draws from it.
+
+    >>> int(torch.randint(0, 100, (1,), generator=epoch_generator(0, 3, torch.device("cpu"))))  # doctest: +SKIP
+    """
+    return torch.Generator(device=device).manual_seed(seed * 100_003 + epoch)
 
 
 class DeviceLoader:
@@ -63,7 +72,7 @@ class DeviceLoader:
         return count // self.batch_size if self.drop_last else -(-count // self.batch_size)
 
     def _generator(self) -> torch.Generator:
-        return torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
+        return epoch_generator(self.seed, self.epoch, self.device)
 
     def normalize(self, images_uint8: torch.Tensor) -> torch.Tensor:
         return self._normalize_float(images_uint8.float().div_(255))

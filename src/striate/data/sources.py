@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from striate.data.cifar import find_cifar_folder
 from striate.data.dataset import ImageSet
+from striate.data.folder import is_image_folder
 from striate.data.idx import read_idx
 from striate.data.registry import list_sources, load_source, register_source  # noqa: F401  (re-exported)
-from striate.data.splits import stratified_split
+from striate.data.splits import kfold_split, stratified_split
 from striate.errors import DataError, did_you_mean
 
 DIGIT_NAMES = [str(digit) for digit in range(10)]
@@ -108,8 +110,6 @@ def make_splits(splits: dict[str, ImageSet], val_fraction: float, test_fraction:
 
 
 def _fold_splits(splits: dict[str, ImageSet], test_fraction: float, seed: int, folds: int, fold: int):
-    from striate.data.splits import kfold_split
-
     train = splits["train"]
     if "test" in splits:
         pool, test = torch.arange(len(train)), splits["test"]
@@ -154,9 +154,6 @@ def select_classes(splits: dict[str, ImageSet], classes: list) -> dict[str, Imag
 def infer_source(path: str) -> str:
     """The source that can read ``path``: MNIST IDX files -> 'idx', CIFAR batches -> 'cifar', class
     sub-folders of images -> 'folder', .npz or a folder of .npy -> 'npz', .csv -> 'csv'."""
-    from striate.data.cifar import find_cifar_folder
-    from striate.data.folder import is_image_folder
-
     target = Path(path)
     if not target.exists():
         raise DataError(f"data path not found: {target}; give a data folder or file (e.g. ../shared/data/mnist)")

@@ -3,7 +3,7 @@ files on the CPU; augmentation and normalisation then run batched on the trainin
 exactly as in :class:`~striate.data.loader.DeviceLoader`.
 
 For the same seed, epoch, batch size and augmentation both loaders give the same batches:
-the order comes from the same generator (``seed * 100003 + epoch``), the files are decoded
+the order comes from the same generator (:func:`~striate.data.loader.epoch_generator`), the files are decoded
 with the same function as the folder source, and the random draws follow in the same order.
 
 Every file is decoded once when the loader is built (``verify=True``), so an unreadable file
@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from striate.data.folder import FileList, decode_file, detect_channels, list_files, report_bad
-from striate.data.loader import augment_batch
+from striate.data.loader import augment_batch, epoch_generator
 from striate.errors import DataError
 
 
@@ -108,7 +108,7 @@ class StreamingLoader:
         return torch.arange(count)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        generator = torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
+        generator = epoch_generator(self.seed, self.epoch, self.device)
         order = self._order(generator)
         batches = [order[b * self.batch_size : (b + 1) * self.batch_size].tolist() for b in range(len(self))]
         loader = DataLoader(FileDataset(self.files, self.channels, self.size), batch_sampler=batches,

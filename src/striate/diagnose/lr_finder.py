@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from striate.errors import ConfigError
+from striate.files import atomic_write_bytes
 
 
 @dataclass
@@ -139,8 +140,6 @@ def plot_lr_finder(result: LRFinderResult, path) -> None:
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from striate.files import atomic_write_bytes
 
     figure = Figure(figsize=(6, 4), dpi=100)
     FigureCanvasAgg(figure)

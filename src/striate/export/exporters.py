@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from striate.errors import ConfigError, ExportError
+from striate.errors import ConfigError, ExportError, did_you_mean
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -30,8 +30,6 @@ ONNX_OPSET = 18
 
 def check_format(format: str) -> str:
     if format not in FORMATS:
-        from striate.errors import did_you_mean
-
         raise ConfigError(f"unknown export format '{format}'{did_you_mean(format, FORMATS)}; expected one of {FORMATS}")
     return format
 

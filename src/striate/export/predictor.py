@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from striate.data.images import as_image, to_network_input
-from striate.errors import ConfigError, RunError
+from striate.errors import ConfigError, ModelError, RunError, did_you_mean
+from striate.session import load_run_model
 from striate.tasks import ClassificationTask, task_kind
 
 # Leaves that show nothing new when drawn: reshapes and train-time-only noise.
@@ -50,8 +51,6 @@ class Predictor:
     def from_run(cls, run_dir: str | Path, weights: str = "best", batch_size: int = 64,
                  device: str | torch.device = "cpu") -> "Predictor":
         """Load the run's model (``best`` or ``last`` weights) and preprocessing."""
-        from striate.session import load_run_model
-
         model, meta = load_run_model(run_dir, weights, device)
         return cls(model, meta, batch_size, device)
 
@@ -101,8 +100,6 @@ class Predictor:
         modules = dict(self.model.named_modules())
         unknown = [name for name in names if name not in modules]
         if unknown:
-            from striate.errors import ModelError, did_you_mean
-
             raise ModelError(f"no layer named '{unknown[0]}'{did_you_mean(unknown[0], modules)}")
         outputs: dict[str, torch.Tensor] = {}
         with self._lock:  # hooks change the shared model, so they live and die inside the lock

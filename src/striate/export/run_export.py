@@ -14,6 +14,7 @@ from pathlib import Path
 from striate.export.exporters import (DEFAULT_TOLERANCE, INPUT_NAME, OUTPUT_NAME, SUFFIXES, check_format, check_parity,
                                       export_model)
 from striate.files import atomic_write_bytes, atomic_write_json
+from striate.session import load_run_model
 from striate.version import __version__
 
 PREPROCESS_STEPS = [
@@ -42,8 +43,6 @@ def export_run(run_dir: str | Path, format: str, out: str | Path | None = None, 
     Returns the sidecar's contents plus ``path`` and ``sidecar``; raises ExportError (writing
     nothing) when export fails or the file differs from PyTorch by more than ``tolerance``.
     """
-    from striate.session import load_run_model
-
     check_format(format)
     model, meta = load_run_model(run_dir, weights)
     input_shape = tuple(meta["input_shape"])

@@ -13,6 +13,7 @@ decoder, and ``reset_classifier(k)`` swaps the decoder for a pooled linear class
 
 from torch import nn
 
+from striate.errors import ModelError
 from striate.models.base import Classifier
 from striate.models.registry import register_model
 
@@ -52,8 +53,6 @@ class ConvAutoencoder(Classifier):
 def conv_autoencoder(num_classes=0, in_channels=1, input_size=32, width=16, code_channels=32):
     """Convolutional autoencoder (3 stride-2 convs, 3 transposed convs); input sides divisible by 8."""
     if input_size % 8:
-        from striate.errors import ModelError
-
         raise ModelError(f"conv_autoencoder needs input sides divisible by 8 (three halvings), got {input_size}; "
                          "set data.input_size to e.g. 32")
     return ConvAutoencoder(in_channels, width, code_channels)

@@ -10,6 +10,8 @@ those to class scores, ``num_features`` is the width the head reads,
 import torch
 from torch import nn
 
+from striate.errors import ModelError, did_you_mean
+
 
 class Classifier(nn.Module):
     """Base class: subclasses set ``self.features``, ``self.head`` and ``self.num_features``."""
@@ -49,8 +51,6 @@ def tap_outputs(model: nn.Module, images: torch.Tensor, names: list[str]) -> dic
     modules = dict(model.named_modules())
     missing = [name for name in names if name not in modules]
     if missing:
-        from striate.errors import ModelError, did_you_mean
-
         raise ModelError(f"no layer named '{missing[0]}'{did_you_mean(missing[0], modules)}")
     outputs: dict[str, torch.Tensor] = {}
     handles = [

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from striate.errors import ModelError
 from striate.models.registry import register_model
 
 STAGES = (1, 1, 2, 2, 2)  # convolutions per stage (VGG configuration A)
@@ -62,8 +63,6 @@ class FCN(nn.Module):
                  batch_norm=False):
         super().__init__()
         if stride not in (8, 16, 32):
-            from striate.errors import ModelError
-
             raise ModelError(f"FCN stride must be 8, 16 or 32, got {stride}; use fcn8s, fcn16s or fcn32s")
         self.num_classes, self.stride = num_classes, stride
         self.features = nn.Sequential()

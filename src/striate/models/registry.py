@@ -10,6 +10,7 @@ from collections.abc import Callable
 from torch import nn
 
 from striate.errors import ModelError, did_you_mean
+from striate.models.spec import build_from_file, is_spec_path
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 _TASKS: dict[str, str] = {}  # model name -> what its output is (classification | segmentation | autoencoder)
@@ -63,8 +64,6 @@ def create_model(name: str, **kwargs) -> nn.Module:
 
     A name ending in .yaml or .yml is a network spec file (see striate.models.spec).
     """
-    from striate.models.spec import build_from_file, is_spec_path
-
     builder = functools.partial(build_from_file, name) if is_spec_path(name) else get_builder(name)
     try:
         return builder(**kwargs)

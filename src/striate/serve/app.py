@@ -10,8 +10,10 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from striate.data.images import DEFAULT_MAX_PIXELS, ImageTooLargeError, NotAnImageError
+from striate.data.images import DEFAULT_MAX_PIXELS, ImageTooLargeError, NotAnImageError, decode_image
 from striate.errors import DataError
+from striate.export.predictor import Predictor
+from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 SERVE_MAX_PIXELS = 16_000_000  # 4000 x 4000; far above any drawing, far below a decompression bomb
@@ -32,8 +34,6 @@ def find_report(run_dir: Path) -> Path | None:
 
 
 def _model_info(predictor, run_dir: Path, max_upload_bytes: int, max_pixels: int) -> dict:
-    from striate.serve.pictures import drawn_layers
-
     meta = predictor.meta
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
@@ -52,8 +52,7 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
     """The FastAPI app for one run. Raises RunError when the run cannot be loaded."""
     from fastapi import FastAPI
 
-    from striate.export.predictor import Predictor
-    from striate.serve.limits import BodySizeLimit
+    from striate.serve.limits import BodySizeLimit  # lazy: imports starlette (the optional web stack)
 
     run_dir = Path(run_dir)
     predictor = Predictor.from_run(run_dir, weights)
@@ -97,8 +96,7 @@ def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
     from fastapi import File, HTTPException, Query, UploadFile
     from fastapi.concurrency import run_in_threadpool
 
-    from striate.serve import schemas
-    from striate.serve.pictures import first_layer_filters, input_picture, layer_picture
+    from striate.serve import schemas  # lazy: imports pydantic (the optional web stack)
 
     filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
     limits = info["limits"]
@@ -137,6 +135,4 @@ def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
 
 
 def _decode(data: bytes, channels: int, max_pixels: int):
-    from striate.data.images import decode_image
-
     return decode_image(data, channels, max_pixels, name="the uploaded image")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from striate.data.arrays import read_keypoints_csv
 from striate.data.images import IMAGE_SUFFIXES, load_image
 from striate.errors import DataError
 
@@ -61,8 +62,6 @@ def _keypoint_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
                         f"found {len(tables)}")
     header, rows = _read_table(tables[0])
     if "Image" in header:  # the Kaggle layout inside a folder
-        from striate.data.arrays import read_keypoints_csv
-
         return read_keypoints_csv(tables[0])
     if "image" not in header:
         raise DataError(f"{tables[0]}: no 'image' column naming the image files; add one (e.g. image,eye_x,eye_y)")
@@ -100,8 +99,6 @@ def read_keypoints(path: str | Path) -> TargetSet:
     if path.is_dir():
         images, targets, names = _keypoint_folder(path)
     elif path.is_file():
-        from striate.data.arrays import read_keypoints_csv
-
         images, targets, names = read_keypoints_csv(path)
     else:
         raise DataError(f"keypoint data not found: '{path}'; give data.path: a facial-keypoints CSV or a folder "

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from striate.data.loader import epoch_generator
 from striate.tasks.data import TargetSet
 
 
@@ -28,7 +29,7 @@ class TaskLoader:
         return -(-len(self.images) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        generator = torch.Generator(device=self.device).manual_seed(self.seed * 100_003 + self.epoch)
+        generator = epoch_generator(self.seed, self.epoch, self.device)
         count = len(self.images)
         order = torch.randperm(count, generator=generator, device=self.device) if self.shuffle else \
             torch.arange(count, device=self.device)

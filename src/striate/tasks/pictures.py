@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from striate.files import atomic_write_bytes
+
 COLUMNS = 8
 
 
@@ -25,8 +27,6 @@ def _figure(rows: int, columns: int):
 
 
 def _save(plt, figure, path: Path) -> Path:
-    from striate.files import atomic_write_bytes
-
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from striate.data import load_source
 from striate.errors import DataError
+from striate.files import atomic_write_bytes
 
 DIGIT_THRESHOLD = 96  # a canvas pixel belongs to a digit where the digit's ink is at least this (0..255)
 KEYPOINT_NAMES = ["left_eye_center", "right_eye_center", "nose_tip"]
@@ -20,8 +22,6 @@ KEYPOINT_NAMES = ["left_eye_center", "right_eye_center", "nose_tip"]
 
 def _mnist_digits(data_dir) -> tuple[np.ndarray, np.ndarray]:
     """MNIST training digits (28 x 28 uint8) and labels: from ``data_dir`` (IDX files), else the built-in mnist5k."""
-    from striate.data import load_source
-
     source = "idx" if data_dir else "mnist5k"
     part = load_source(source, str(data_dir) if data_dir else None)["train"]
     return part.images[:, 0].numpy(), part.labels.numpy()
@@ -96,7 +96,6 @@ def make_keypoint_dots(out_file, count: int = 1000, size: int = 32, missing_rate
         if rng.random() < missing_rate:
             values[4:6] = ["", ""]
         writer.writerow(values + [" ".join(map(str, image.flatten()))])
-    from striate.files import atomic_write_bytes
 
     atomic_write_bytes(out, buffer.getvalue().encode())
     return out

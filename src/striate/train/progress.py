@@ -2,6 +2,8 @@
 
 import sys
 
+from striate.errors import ConfigError
+
 
 def _quality(figures: dict, prefix: str) -> str:
     """' acc 98.10%' for classifiers; the task's figures (' miou 0.7123 pixel_accuracy 0.9512') otherwise."""
@@ -85,7 +87,5 @@ def make_progress(mode: str, epochs: int, steps_per_epoch: int, stream=None) -> 
         mode = "bar" if stream.isatty() else "lines"
     kinds = {"bar": BarProgress, "lines": LineProgress, "off": SilentProgress}
     if mode not in kinds:
-        from striate.errors import ConfigError
-
         raise ConfigError(f"unknown run.progress '{mode}'; expected auto, bar, lines or off")
     return kinds[mode](epochs, steps_per_epoch, stream)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError, ModelError, did_you_mean
+from striate.models import tap_outputs
 
 POOLINGS = ("avg", "max", "flatten")
 LAST_HIDDEN = "features"
@@ -61,8 +62,6 @@ def layer_activations(model: nn.Module, images: torch.Tensor, layer: str) -> tor
     """The raw output of the (resolved) ``layer`` for a batch of network inputs."""
     if layer == LAST_HIDDEN:
         return model.forward_features(images)
-    from striate.models import tap_outputs
-
     return tap_outputs(model, images, [layer])[layer]
 
 

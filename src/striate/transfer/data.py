@@ -10,10 +10,12 @@ from striate.data import DeviceLoader
 from striate.data.preprocess import make_normalizer
 from striate.data.sources import infer_source, list_sources
 from striate.errors import DataError
+from striate.files import atomic_write_bytes
 from striate.session import RunPaths, resolve_device
 from striate.session.prepare import read_data, to_input_size
 from striate.tasks import ClassificationTask
 from striate.train.config import load_recipe
+from striate.transfer.codes import extract_codes
 
 CODES_BATCH = 256
 
@@ -53,8 +55,6 @@ def eval_loader(part, preprocess: dict, device="cpu", batch_size: int = CODES_BA
 
 def split_codes(model, splits: dict, preprocess: dict, layer: str, pooling: str = "avg", device="cpu") -> dict:
     """{split: (codes, labels)} for every split."""
-    from striate.transfer.codes import extract_codes
-
     return {name: extract_codes(model, eval_loader(part, preprocess, device), layer, pooling)
             for name, part in splits.items()}
 
@@ -64,8 +64,6 @@ def write_codes(path: str | Path, codes: dict, class_names: list[str], info: dic
     or ``.safetensors`` (the names and ``info`` in its metadata), atomically."""
     import io
     import json
-
-    from striate.files import atomic_write_bytes
 
     path = Path(path)
     arrays = {}

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from striate.errors import ConfigError, RunError, did_you_mean
+from striate.files import atomic_write_bytes, atomic_write_json
 
 FORMULATIONS = {
     "l2r_lr": {"estimator": "logistic", "dual": False},
@@ -157,8 +158,6 @@ def fit_linear(codes: np.ndarray, labels: np.ndarray, formulation: str = DEFAULT
 def save_linear(classifier: LinearClassifier, folder: str | Path) -> Path:
     """Write ``folder/classifier.safetensors`` (the arrays) and ``folder/classifier.json`` (the rest), atomically."""
     from safetensors.numpy import save
-
-    from striate.files import atomic_write_bytes, atomic_write_json
 
     folder = Path(folder)
     arrays = {name: np.ascontiguousarray(getattr(classifier, name)) for name in ("coef", "intercept", "mean", "scale")}

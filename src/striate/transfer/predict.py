@@ -8,6 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from striate.data.images import load_image, to_network_input
+from striate.session import load_run_model
+from striate.transfer.codes import layer_activations, pool_codes
+from striate.transfer.linear import load_linear
+
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
     """Scores -> probabilities for display (one-vs-rest scores are not calibrated probabilities)."""
@@ -20,11 +25,6 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 def predict_with_classifier(folder: str | Path, paths: list[str], top_k: int = 3) -> list[dict]:
     """Top-k classes for each image, in the shape of 'striate predict' (probability: a softmax of the scores)."""
     import torch
-
-    from striate.data.images import load_image, to_network_input
-    from striate.session import load_run_model
-    from striate.transfer.codes import layer_activations, pool_codes
-    from striate.transfer.linear import load_linear
 
     classifier = load_linear(folder)
     model, meta = load_run_model(classifier.info["run"])

@@ -11,13 +11,15 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError, ModelError, RunError
+from striate.models import create_model
+from striate.models.convert import map_state_dict
+from striate.session import load_run_model
+from striate.train.checkpoint import load_weights
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from .safetensors (never executes code) or .pt/.pth (tensors only: weights_only=True)."""
     if path.suffix == ".safetensors":
-        from striate.train.checkpoint import load_weights
-
         return load_weights(path)
     if path.suffix in (".pt", ".pth", ".bin"):
         try:
@@ -45,9 +47,6 @@ def _classes_in(state: dict[str, torch.Tensor]) -> int:
 def load_weights_file(path: str | Path, model_name: str, model_args: dict | None = None) -> nn.Module:
     """Build ``model_name`` and load ``path`` into it: striate keys directly, other layouts through
     :func:`striate.models.convert.map_state_dict`."""
-    from striate.models import create_model
-    from striate.models.convert import map_state_dict
-
     if not model_name:
         raise ConfigError("starting from a weights file needs the architecture: give --model NAME (e.g. resnet18)")
     state = _read_state(Path(path))
@@ -74,8 +73,6 @@ def load_source_model(source: str | Path, model_name: str | None = None, model_a
     """The source network (train mode) and its run's model.json (None for a bare weights file)."""
     path = Path(source)
     if path.is_dir():
-        from striate.session import load_run_model
-
         model, meta = load_run_model(path, "best", device)
         return model.train(), meta
     if not path.is_file():

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from striate.errors import DataError
 from striate.visualize.figure import grid_shape, hide_unused, new_figure, save_figure, show_image, to_display
 
 
@@ -92,8 +93,6 @@ def top_losses(model: nn.Module, batches: Iterable, k: int = 16) -> TopLosses:
     finally:
         model.train(was_training)
     if kept is None:
-        from striate.errors import DataError
-
         raise DataError("no images to score: the data set is empty")
     return kept
 

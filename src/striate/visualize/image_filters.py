@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from striate.errors import ConfigError
+from striate.visualize.figure import new_figure, save_figure, show_image, to_display
 
 
 def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,8 +126,6 @@ def plot_image_filters(image: torch.Tensor, path: str | Path, sigma: float = 2.0
                        wavelengths=(4.0, 8.0)) -> Path:
     """The classic filters and a Gabor bank (kernels and responses) applied to a grey image
     (``H x W`` or ``1 x H x W`` in 0..1)."""
-    from striate.visualize.figure import new_figure, save_figure, show_image, to_display
-
     grey = image[0] if image.ndim == 3 else image
     classic = classic_responses(grey.to(torch.float64), sigma)
     bank = gabor_bank(orientations, wavelengths)

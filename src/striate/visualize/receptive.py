@@ -10,12 +10,11 @@ Images and kernels are square in striate, so one axis describes both.
 from torch import nn
 
 from striate.errors import ModelError
+from striate.inspect import receptive_field as inspect_receptive_field
 
 
 def receptive_field(model: nn.Module, layer_name: str, input_shape) -> tuple[int, int, float]:
     """``(size, jump, start)`` of ``layer_name``'s output units for inputs of ``input_shape`` (C, H, W)."""
-    from striate.inspect import receptive_field as inspect_receptive_field
-
     size, jump, start = inspect_receptive_field(model, layer_name, tuple(input_shape))
     if size is None or jump is None:
         raise ModelError(f"layer '{layer_name}' has no spatial receptive field; choose a convolution or pooling layer")

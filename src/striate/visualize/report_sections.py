@@ -1,14 +1,24 @@
 """The run report's sections, one function each. Every function takes the :class:`ReportContext`
-and returns a :class:`Section`; parts recorded by other modules (the inspector's summary, layer
-monitors, the bias/variance advice) say "not recorded" when absent instead of failing."""
+and returns a :class:`Section`; a part the run did not record (its layer monitors) says "not recorded"
+instead of failing."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from striate.visualize import report_html as h
+from striate.diagnose.advice import advise_history
+from striate.inspect import summary as inspect_summary
 from striate.session import Run
+from striate.train.config import config_to_dict
+from striate.visualize import report_html as h
+from striate.visualize.confusion import most_confused_pairs, plot_confusion, plot_top_losses, top_losses
+from striate.visualize.curves import plot_training_curves
+from striate.visualize.feature_maps import plot_feature_maps
+from striate.visualize.filters import conv_layers, plot_filters
+from striate.visualize.monitors import monitor_series, plot_monitors
+from striate.visualize.saliency import plot_saliency
+from striate.visualize.top_patches import plot_top_patches, top_activating_patches
 
 TOP_PATCH_CHANNELS = 8
 
@@ -45,8 +55,6 @@ def overview(context: ReportContext) -> h.Section:
 
 
 def configuration(context: ReportContext) -> h.Section:
-    from striate.train.config import config_to_dict
-
     text = yaml.safe_dump(config_to_dict(context.run.config), sort_keys=False)
     return h.Section("config", "Configuration", [h.paragraph("The resolved recipe of this run (config.yaml)."),
                                                  h.preformatted(text)])
@@ -54,8 +62,6 @@ def configuration(context: ReportContext) -> h.Section:
 
 def model_summary(context: ReportContext) -> h.Section:
     section = h.Section("summary", "Model summary and receptive fields")
-    from striate.inspect import summary as inspect_summary
-
     result = inspect_summary(context.run.model, context.run.input_shape)
     rows = [[row.name, row.kind, "x".join(map(str, row.output_shape)), row.params, row.macs, row.activation_bytes,
              _blank(row.rf_size), _blank(row.rf_jump), _blank(row.rf_start)] for row in result.rows]
@@ -72,8 +78,6 @@ def _blank(value):
 
 
 def curves(context: ReportContext) -> h.Section:
-    from striate.visualize.curves import plot_training_curves
-
     png = context.picture("curves", plot_training_curves, context.history, steps=context.steps or None)
     lr = "per step" if context.steps else "at the start of each epoch"
     return h.Section("curves", "Training curves", [h.image_tag(png, "training curves", f"Loss and accuracy per epoch, "
@@ -90,8 +94,6 @@ def final_figures(context: ReportContext) -> h.Section:
 
 
 def confusion(context: ReportContext) -> h.Section:
-    from striate.visualize.confusion import most_confused_pairs, plot_confusion
-
     names = context.run.class_names
     matrix = context.evaluation["confusion"]
     png = context.picture("confusion", plot_confusion, matrix, names)
@@ -102,8 +104,6 @@ def confusion(context: ReportContext) -> h.Section:
 
 
 def losses(context: ReportContext) -> h.Section:
-    from striate.visualize.confusion import plot_top_losses, top_losses
-
     run = context.run
     found = top_losses(run.model, run.loader(), k=16)
     png = context.picture("top_losses", plot_top_losses, found, mean=run.mean, std=run.std, class_names=run.class_names)
@@ -111,8 +111,6 @@ def losses(context: ReportContext) -> h.Section:
 
 
 def filters(context: ReportContext) -> h.Section:
-    from striate.visualize.filters import conv_layers, plot_filters
-
     section = h.Section("filters", "Learned filters")
     convs = conv_layers(context.run.model)
     if not convs:
@@ -127,10 +125,6 @@ def filters(context: ReportContext) -> h.Section:
 
 
 def one_image(context: ReportContext) -> h.Section:
-    from striate.visualize.feature_maps import plot_feature_maps
-    from striate.visualize.filters import conv_layers
-    from striate.visualize.saliency import plot_saliency
-
     run = context.run
     image, label = run.image(0)
     section = h.Section("one-image", "One test image through the network")
@@ -144,8 +138,6 @@ def one_image(context: ReportContext) -> h.Section:
 
 
 def top_patches(context: ReportContext) -> h.Section:
-    from striate.visualize.top_patches import plot_top_patches, top_activating_patches
-
     run = context.run
     section = h.Section("top-patches", "Top activating patches")
     layer = _patch_layer(run)
@@ -165,9 +157,6 @@ def top_patches(context: ReportContext) -> h.Section:
 
 def _patch_layer(run: Run) -> str | None:
     """The deepest convolution whose receptive field is smaller than the input (one inspector pass)."""
-    from striate.inspect import summary as inspect_summary
-    from striate.visualize.filters import conv_layers
-
     table = inspect_summary(run.model, run.input_shape)
     fitting = [name for name, _ in conv_layers(run.model)
                if table.row(name).rf_size is not None and table.row(name).rf_size < run.input_shape[-1]]
@@ -175,8 +164,6 @@ def _patch_layer(run: Run) -> str | None:
 
 
 def monitors(context: ReportContext) -> h.Section:
-    from striate.visualize.monitors import monitor_series, plot_monitors
-
     section = h.Section("monitors", "Layer monitors")
     table = monitor_series(context.history)
     if not table:
@@ -189,12 +176,7 @@ def monitors(context: ReportContext) -> h.Section:
 
 def bias_variance(context: ReportContext) -> h.Section:
     section = h.Section("advice", "Bias and variance")
-    advise = _find_advice()
-    if advise is None:
-        section.parts.append(h.note("Bias/variance verdict not recorded: this striate has no advice module "
-                                    "(striate.diagnose.advice)."))
-        return section
-    advice = advise(context.history)
+    advice = advise_history(context.history)
     section.parts.append(f'<p class="verdict">Verdict: {h.escape(advice.verdict)}</p>')
     if advice.reasons:
         section.parts.append("<ul>" + "".join(f"<li>{h.escape(reason)}</li>" for reason in advice.reasons) + "</ul>")
@@ -205,15 +187,6 @@ def bias_variance(context: ReportContext) -> h.Section:
             for name, value in advice.figures.items()]
     section.parts.append(h.table(["figure behind the verdict", "value"], rows))
     return section
-
-
-def _find_advice():
-    """``advise_history`` of striate.diagnose.advice, or None when that module is not installed."""
-    try:
-        from striate.diagnose.advice import advise_history
-    except ImportError:
-        return None
-    return advise_history
 
 
 SECTIONS = [overview, configuration, model_summary, curves, final_figures, confusion, losses, filters, one_image,

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from striate.errors import ModelError, did_you_mean
+from striate.models import tap_outputs
 from striate.visualize.figure import new_figure, save_figure, show_image, to_display
 
 
@@ -65,8 +66,6 @@ def default_cam_layer(model: nn.Module, image: torch.Tensor) -> str:
     """The module that runs last among those whose output is still a stack of maps with more
     than one position: the block output after the last convolution's activation, pooling or
     skip connection, the layer Grad-CAM is usually computed on."""
-    from striate.models import tap_outputs
-
     names = [name for name, _ in model.named_modules() if name]
     was_training = model.training
     model.eval()

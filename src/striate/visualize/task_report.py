@@ -6,6 +6,7 @@ IoU, keypoint RMSE and per-point error, reconstruction error) and its prediction
 """
 
 from striate.visualize import report_html as h
+from striate.visualize.curves import plot_training_curves
 from striate.visualize.report_sections import configuration, filters, model_summary
 
 def overview(context) -> h.Section:
@@ -19,8 +20,6 @@ def overview(context) -> h.Section:
 
 
 def curves(context) -> h.Section:
-    from striate.visualize.curves import plot_training_curves
-
     task = context.run.task
     figure, loss_label = (*task.curve_figure, 1.0), task.loss_label
     png = context.picture("curves", plot_training_curves, context.history, steps=context.steps or None,
