@@ -8,6 +8,7 @@ import pytest
 from striate.experiments import compare, parse_variation
 from striate.experiments.plan import config_hash
 from striate.experiments.table import reach_target
+from striate.tasks import ClassificationTask, KeypointTask
 from striate.train.config import config_from_dict
 
 pytestmark = pytest.mark.slow  # trains a handful of one-epoch runs (a few seconds in all)
@@ -96,14 +97,14 @@ def test_the_hash_ignores_where_files_go_but_not_what_is_trained(tmp_path):
 def test_reach_target_counts_epochs_steps_and_seconds():
     history = [{"epoch": 1, "step": 10, "seconds": 2.0, "train_accuracy": 0.5, "val_loss": 1.0},
                {"epoch": 2, "step": 20, "seconds": 3.0, "train_accuracy": 0.8, "val_loss": 0.4}]
-    assert reach_target(history, "train_accuracy", 0.75) == {"epochs_to_target": 2, "steps_to_target": 20,
+    assert reach_target(history, ClassificationTask.figure("train_accuracy"), 0.75) == {"epochs_to_target": 2, "steps_to_target": 20,
                                                              "seconds_to_target": 5.0}
-    assert reach_target(history, "val_loss", 0.5)["epochs_to_target"] == 2  # losses count downwards
-    assert reach_target(history, "train_accuracy", 0.9)["epochs_to_target"] is None
+    assert reach_target(history, ClassificationTask.figure("val_loss"), 0.5)["epochs_to_target"] == 2  # losses count downwards
+    assert reach_target(history, ClassificationTask.figure("train_accuracy"), 0.9)["epochs_to_target"] is None
     errors = [{"epoch": 1, "step": 5, "seconds": 1.0, "val_rmse": 2.0, "val_top5_error": 0.3},
               {"epoch": 2, "step": 10, "seconds": 1.0, "val_rmse": 0.9, "val_top5_error": 0.1}]
-    assert reach_target(errors, "val_rmse", 1.0)["epochs_to_target"] == 2  # errors count downwards too
-    assert reach_target(errors, "val_top5_error", 0.2)["epochs_to_target"] == 2
+    assert reach_target(errors, KeypointTask.figure("val_rmse"), 1.0)["epochs_to_target"] == 2  # errors count downwards too
+    assert reach_target(errors, ClassificationTask.figure("val_top5_error"), 0.2)["epochs_to_target"] == 2
 
 
 def test_a_comparison_of_segmentation_runs_reports_mean_iou(tmp_path):

@@ -4,7 +4,6 @@ import shlex
 from pathlib import Path
 
 from striate.errors import ConfigError
-from striate.train.watch import Watch
 
 
 def register(subparsers) -> None:
@@ -37,7 +36,7 @@ def parse_target(text: str | None, task: str):
     if metric not in known:
         raise ConfigError(f"--target '{text}': unknown metric '{metric}'; expected one of {known}, e.g. val_accuracy=0.9")
     try:
-        return Watch(metric, kind.direction(metric)), float(value)
+        return kind.figure(metric, "target"), float(value)
     except ValueError:
         raise ConfigError(f"--target '{text}': expected METRIC=NUMBER, e.g. train_accuracy=0.75") from None
 

@@ -21,15 +21,20 @@ from striate.experiments.plots import write_curves, write_html
 from striate.experiments.plan import plan_runs, run_plan
 from striate.experiments.table import csv_table, markdown_table, summarise, text_rows
 from striate.files import atomic_write_bytes, atomic_write_json
+from striate.tasks import task_kind
 from striate.train.config import Config
+from striate.train.watch import Watch
 
 
 def compare(config: Config, variations: list[Variation], seeds: int = 3, folder: str | Path = "runs/compare",
-            jobs: int = 1, target: tuple[str, float] | None = None, command: str = "", on_run=None) -> dict:
+            jobs: int = 1, target: tuple[str | Watch, float] | None = None, command: str = "", on_run=None) -> dict:
     """Train (or reuse) every arm x seed, then write the table, the curves and the page into ``folder``.
+    ``target``: (a figure of the recipe's task such as 'val_accuracy' or its Watch, the value to reach).
 
     Returns {'rows': [...], 'files': {name: path}, 'trained': n, 'reused': n}."""
     folder = Path(folder)
+    if target is not None and not isinstance(target[0], Watch):
+        target = (task_kind(config.data.task).figure(target[0], "target"), float(target[1]))
     plan = plan_runs(config, make_arms(variations), seeds, folder)
     counts = {"trained": 0, "reused": 0}
 
@@ -45,7 +50,7 @@ def compare(config: Config, variations: list[Variation], seeds: int = 3, folder:
 
 
 def write_outputs(folder: Path, rows: list[dict], results: list[dict], command: str,
-                  target: tuple[str, float] | None) -> dict[str, Path]:
+                  target: tuple[Watch, float] | None) -> dict[str, Path]:
     files = {"json": folder / "comparison.json", "csv": folder / "comparison.csv", "markdown": folder / "comparison.md",
              "curves": folder / "curves.png", "html": folder / "comparison.html"}
     atomic_write_json(files["json"], {"command": command, "target": [target[0].name, target[1]] if target else None, "rows": rows})

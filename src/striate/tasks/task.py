@@ -86,8 +86,13 @@ class Task:
         own validation figure."""
         if name == "val_accuracy" and "accuracy" not in cls.figures:
             name = f"val_{cls.metric}"
+        return cls.figure(name, "optim.watch")
+
+    @classmethod
+    def figure(cls, name: str, what: str = "figure") -> Watch:
+        """The typed figure ``name`` (val_* or train_* of the loss or a figure of this task), e.g. a target."""
         if name not in cls.watchable():
-            raise ConfigError(f"unknown optim.watch '{name}' for data.task {cls.name}; expected one of {list(cls.watchable())}")
+            raise ConfigError(f"unknown {what} '{name}' for data.task {cls.name}; expected one of {list(cls.watchable())}")
         return Watch(name, cls.direction(name))
 
     # ---- data -------------------------------------------------------------------------------------------
