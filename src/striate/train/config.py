@@ -66,7 +66,7 @@ class OptimConfig:
     gamma: float = 0.1  # step / multistep / plateau factor
     decay_rate: float = 0.1  # exponential: lr * exp(-decay_rate * t), t in epochs
     kappa: float = 1.0  # inverse_time: lr / (t + kappa), t in epochs
-    plateau_patience: int = 2  # plateau: epochs without improvement of monitor before lr *= gamma
+    plateau_patience: int = 2  # plateau: epochs without improvement of optim.watch before lr *= gamma
     onecycle_start: float = 0.3  # onecycle: share of the run spent rising to lr
     loss: str = "cross_entropy"  # cross_entropy | mse | hinge | squared_hinge | bce
     class_balance: str = "none"  # segmentation: none | median_frequency (per-class loss weights from the training masks)
@@ -75,8 +75,8 @@ class OptimConfig:
     clip_grad_norm: float = 0.0  # clip the global gradient norm to this (0: off)
     aux_loss_weight: float = 0.3  # auxiliary classifiers' losses (GoogLeNet) join the objective with this weight
     dropout_rate: float | None = None  # set the rate of every dropout layer of the model (None: as built)
-    early_stop_patience: int = 0  # stop after this many epochs without improvement of monitor (0: off)
-    watch: str = "val_accuracy"  # the figure early stopping, plateau and best.safetensors watch
+    early_stop_patience: int = 0  # stop after this many epochs without improvement of optim.watch (0: off)
+    watch: str = "val_accuracy"  # the figure best.safetensors, early stopping, plateau and compare watch (a task's default: its own, e.g. val_miou)
     batch_size: int = 64  # mini-batch size (the global batch under DDP)
     epochs: int = 15  # passes over the training split
 

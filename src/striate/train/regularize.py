@@ -1,5 +1,5 @@
 """Regularisers that are not the optimizer's weight decay: the L1 penalty (with weight decay: the elastic
-net), the dropout rate, and early stopping on a monitored figure. Label smoothing lives in the loss,
+net), the dropout rate, and early stopping on the watched figure. Label smoothing lives in the loss,
 gradient clipping in ``train_step``.
 
 >>> stopper = EarlyStopping(patience=3, watch=Watch("val_accuracy", higher_is_better=True))
