@@ -13,9 +13,11 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from striate.cli.common import print_json, print_table
+    from striate.cli.run_notes import warn_if_training
     from striate.session import open_run
 
     run = open_run(args.run_dir, args.weights, args.data)
+    warn_if_training(run)
     figures = run.evaluate()
     if args.json:
         print_json(figures | {"task": run.task.name, "class_names": run.class_names, "names": run.names})

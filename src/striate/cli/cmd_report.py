@@ -1,5 +1,7 @@
 """striate report RUN [--out FILE.html] [--weights best|last] [--data DIR]"""
 
+import sys
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("report", help="write a run's report: one self-contained HTML page",
@@ -14,8 +16,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from striate.session.lock import writer_of
     from striate.visualize.report import write_report
 
     path = write_report(args.run_dir, args.out, args.weights, args.data)
+    writer = writer_of(Path(args.run_dir))
+    if writer is not None:
+        print(f"note: {args.run_dir} is still training; the report shows its last finished epoch", file=sys.stderr)
     print(f"wrote {path} (open it in a browser)")
     return 0

@@ -20,6 +20,8 @@ from striate.data.preprocess import display_moments, load_arrays, make_normalize
 from striate.data.sources import infer_source
 from striate.errors import DataError, RunError
 from striate.models import create_model
+from striate.files import remove_temporaries
+from striate.session.lock import writer_of
 from striate.session.prepare import EVAL_BATCH, Prepared, read_data, to_input_size
 from striate.session.rundir import WEIGHT_FILES, RunPaths, read_history, read_meta, read_summary
 from striate.tasks import Task, task_kind
@@ -38,6 +40,7 @@ class Run:
     task: Task
     model: nn.Module
     data_path: str | None = None  # another data set whose test split stands for the run's own
+    writer: int | None = None  # the PID of a process still training the run when it was opened (-1: unknown)
     _test: object = field(default=None, repr=False)
 
     @property
@@ -122,7 +125,10 @@ def open_run(run_dir: str | Path, weights: str = "best", data_path: str | None =
     meta["preprocess"] = load_arrays(run_dir, meta["preprocess"])  # the mean image / whitening matrix, if any
     task = task_kind(config.data.task).from_meta(config, meta)
     model = load_model(paths, meta, weights, device)
-    return Run(paths.root, config, meta, task, model, data_path)
+    writer = writer_of(paths.root)
+    if writer is None:
+        remove_temporaries(paths.root)  # left by writes a kill interrupted; never a real file
+    return Run(paths.root, config, meta, task, model, data_path, writer)
 
 
 def load_run_model(run_dir: str | Path, weights: str = "best", device="cpu") -> tuple[nn.Module, dict]:

@@ -10,7 +10,9 @@ progress, the divergence message; striate.train.engine), and finishes (striate.s
 0.982
 """
 
+import contextlib
 import copy
+import shutil
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +20,15 @@ from pathlib import Path
 from torch import nn
 
 from striate.errors import ConfigError, RunError
-from striate.files import atomic_write_json
+from striate.files import FileWriteError, atomic_write_json, remove_temporaries, write_error
 from striate.models import create_model
 from striate.session.finish import finish
+from striate.session.lock import RunLock
 from striate.session.prepare import Prepared, build_model, make_loader, prepare, resolve_device, seed_everything
 from striate.session.rundir import RunPaths, new_run_dir, read_meta, write_run_files
 from striate.train.config import Config, load_recipe
 from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
-from striate.train.engine import check_training, prepare_model, run_training
+from striate.train.engine import check_training, last_good, prepare_model, run_training
 from striate.train.layer_monitor import LayerMonitor
 from striate.train.plan import FineTunePlan, TrainingPlan
 from striate.version import __version__
@@ -62,7 +65,9 @@ def resume_run(run_dir: str | Path, stream=None) -> dict:
         raise RunError(f"{paths.root} has no config.yaml: it is not a striate run directory (give one made by 'striate train')")
     if not paths.checkpoint.is_file():
         raise RunError(f"{paths.root} has no checkpoint.safetensors: it stopped before its first checkpoint; train it again")
-    return _session(load_recipe(paths.config), paths.root.name, stream, resume=paths)
+    with RunLock(paths.root):  # the only writer of the run until the session ends
+        remove_temporaries(paths.root)  # what writes interrupted by a kill left behind
+        return _session(load_recipe(paths.config), paths.root.name, stream, resume=paths)
 
 
 def _session(config: Config, recipe_name: str, stream, resume: RunPaths | None = None, start: Start | None = None) -> dict:
@@ -78,14 +83,51 @@ def _session(config: Config, recipe_name: str, stream, resume: RunPaths | None =
         if world.enabled:
             train_loader, val_loader = ShardedLoader(train_loader, world), RankSlice(val_loader, world)
         check_training(config, model, len(train_loader), device, plan)
-        paths = resume or _new_run(config, recipe_name, world, prepared, model_args, extra)
-        _, best = run_training(model, train_loader, val_loader, prepared.task, prepared.watch, config, paths, world,
-                               stream, resume=resume is not None, make_monitor=_make_monitor(config), plan=plan)
-        if not world.is_main:
-            return {"run_dir": None, "history": [], "test": {}, "summary": {}}
-        return finish(paths, model, prepared, config, device, best)
+
+        def train_and_finish(paths: RunPaths) -> dict:
+            _, best = run_training(model, train_loader, val_loader, prepared.task, prepared.watch, config, paths,
+                                   world, stream, resume=resume is not None, make_monitor=_make_monitor(config),
+                                   plan=plan)
+            if not world.is_main:
+                return {"run_dir": None, "history": [], "test": {}, "summary": {}}
+            return finish(paths, model, prepared, config, device, best)
+
+        if resume is not None:
+            with _failed_writes_explained(resume):
+                return train_and_finish(resume)
+        paths = _new_run_dir(config, recipe_name, world)
+        with _new_run_lock(paths, world), _removed_if_nothing_to_resume(paths, world), _failed_writes_explained(paths):
+            _write_meta(paths, config, world, prepared, model_args, extra)
+            return train_and_finish(paths)
     finally:
         teardown(world)
+
+
+@contextlib.contextmanager
+def _failed_writes_explained(paths: RunPaths):
+    """A file that could not be written (a full disk, no permission): one line naming it, and where the run can
+    go on from once the cause is fixed."""
+    try:
+        yield
+    except FileWriteError as error:
+        raise FileWriteError(f"{error}. {last_good(paths)}") from None
+
+
+@contextlib.contextmanager
+def _removed_if_nothing_to_resume(paths: RunPaths, world):
+    """A new run that fails before its first checkpoint (a bad setting found late, a loss that diverges at
+    once, an interrupt) leaves no half-made run directory behind."""
+    try:
+        yield
+    except BaseException:
+        if world.is_main and not paths.checkpoint.is_file():
+            shutil.rmtree(paths.root, ignore_errors=True)
+        raise
+
+
+def _new_run_lock(paths: RunPaths, world):
+    """Rank 0 holds the new run's lock for the whole session; other ranks write nothing."""
+    return RunLock(paths.root) if world.is_main else contextlib.nullcontext()
 
 
 def _model(config: Config, prepared: Prepared, resume: RunPaths | None, start: Start | None):
@@ -105,11 +147,20 @@ def _model(config: Config, prepared: Prepared, resume: RunPaths | None, start: S
     return build_model(config, prepared.model_args), prepared.model_args, TrainingPlan(), {}
 
 
-def _new_run(config: Config, recipe_name: str, world, prepared: Prepared, model_args: dict, extra: dict) -> RunPaths:
-    """Rank 0 creates the run directory and writes config.yaml and model.json; other ranks write nothing."""
+def _new_run_dir(config: Config, recipe_name: str, world) -> RunPaths:
+    """Rank 0 creates the run directory (atomically, a new name if taken); other ranks write nothing."""
     if not world.is_main:
         return RunPaths(Path(config.run.out_dir) / f".rank{world.rank}-writes-nothing")
-    paths = RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
+    try:
+        return RunPaths(new_run_dir(config.run.out_dir, config.run.name, recipe_name))
+    except OSError as error:  # no permission, a read-only or full disk
+        raise write_error(Path(error.filename or config.run.out_dir), error) from None
+
+
+def _write_meta(paths: RunPaths, config: Config, world, prepared: Prepared, model_args: dict, extra: dict) -> None:
+    """config.yaml and model.json (and the preprocessing arrays): the one writer of what describes a run."""
+    if not world.is_main:
+        return
     preprocess = prepared.preprocess
     meta = {"striate_version": __version__, **prepared.task.run_meta(),
             "model": {"name": config.model.name, "args": model_args}, "class_names": prepared.names,
@@ -117,7 +168,6 @@ def _new_run(config: Config, recipe_name: str, world, prepared: Prepared, model_
                                                      preprocess["input_size"]],
             "data": {"source": config.data.source, "path": config.data.path}, **extra}
     write_run_files(paths, config, meta, preprocess)
-    return paths
 
 
 def _make_monitor(config: Config):

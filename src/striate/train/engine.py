@@ -8,15 +8,18 @@ the loop position, the best figure, early stopping and every random generator's 
 after each epoch (and every ``run.checkpoint_every`` steps), atomically.
 """
 
+import errno
 import random
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from striate.errors import ConfigError, TrainingDivergedError
+from striate.files import write_error
 from striate.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from striate.train.distributed import World, sum_over_ranks, wrap_model
 from striate.train.logs import RunLog, truncate_logs
@@ -29,6 +32,7 @@ from striate.train.regularize import EarlyStopping, decayed_parameters, set_drop
 from striate.train.schedules import build_schedule
 from striate.train.watch import Watch
 
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG)
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 CLASS_BALANCE = ("none", "median_frequency")
 
@@ -149,7 +153,11 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
                       on_epoch=on_epoch, options=options, state=state,
                       before_epoch=lambda epoch: plan.before_epoch(model, epoch))
     except TrainingDivergedError as error:
-        raise TrainingDivergedError(f"{error}. {_last_good(paths)}") from None
+        raise TrainingDivergedError(f"{error}. {last_good(paths)}") from None
+    except OSError as error:  # a log line that could not be appended: a full disk, no permission
+        if error.errno not in WRITE_ERRORS:
+            raise
+        raise write_error(Path(error.filename or paths.root), error) from None
     finally:
         progress.close()
         if log is not None:
@@ -175,7 +183,8 @@ def _checkpoint(model, optimizer, schedule, options: StepOptions, early, state: 
             "early_stop": early.state_dict(), "loop": state.to_checkpoint(), "best": best, "rng": rng_states()}
 
 
-def _last_good(paths) -> str:
+def last_good(paths) -> str:
+    """Where a stopped run can go on from: its last checkpoint, or nothing to resume."""
     if not paths.checkpoint.exists():
         return "No checkpoint was written yet: nothing to resume; fix the cause and train again"
     saved = load_checkpoint(paths.checkpoint)["loop"]
