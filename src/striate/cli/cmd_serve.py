@@ -21,6 +21,7 @@ def run(args) -> int:
         import uvicorn
 
         from striate.serve.app import create_app
+        from striate.serve.server import server_options
     except ImportError as error:
         raise ConfigError(f"'striate serve' needs the web stack ({error}); install it with: pip install 'striate[serve]'") from None
     if not 0 < args.port < 65536:
@@ -30,5 +31,5 @@ def run(args) -> int:
         print(f"note: listening on {args.host}, so other machines can reach this app; use --host 127.0.0.1 to keep it local")
     print(f"serving {args.run_dir} at http://{args.host if ':' not in args.host else f'[{args.host}]'}:{args.port}/ "
           "(Ctrl+C stops it)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, **server_options())
     return 0

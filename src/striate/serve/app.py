@@ -1,12 +1,15 @@
 """The local web app: draw or upload an image, see the top classes, every layer's feature maps,
 the first-layer filters and the run's report. FastAPI, with the page's HTML, JS and CSS served
-from memory (read from the package once; no CDN, no path from a request reaches the disk).
+from memory (read from the package once; no CDN, no path from a request reaches the disk). The only
+files read from disk are the run's own report and summary, and only when they are regular files
+inside the run directory (no symbolic links: see striate.serve.run_files).
 
 >>> app = create_app("runs/lenet5-mnist")     # doctest: +SKIP
->>> # uvicorn.run(app, host="127.0.0.1", port=8000)
+>>> # uvicorn.run(app, host="127.0.0.1", port=8000, **server_options())  # striate.serve.server
 """
 
 import json
+import struct
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from striate.data.images import DEFAULT_MAX_PIXELS, ImageTooLargeError, NotAnIma
 from striate.errors import DataError
 from striate.export.predictor import Predictor
 from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
+from striate.serve.run_files import read_run_file, run_file_exists
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 SERVE_MAX_PIXELS = 16_000_000  # 4000 x 4000; far above any drawing, far below a decompression bomb
@@ -28,15 +32,28 @@ def _static_files() -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in ("index.html", *STATIC_TYPES)}
 
 
-def find_report(run_dir: Path) -> Path | None:
-    """The run's HTML report written by 'striate report RUN', if it has been made."""
-    return next((run_dir / name for name in REPORT_FILES if (run_dir / name).is_file()), None)
+def favicon() -> bytes:
+    """A 16 x 16 ICO of grey and blue stripes (32-bit BMP inside), made here rather than read from disk."""
+    size = 16
+    row = b"".join(bytes((0xC0, 0x6A, 0x1F, 0xFF) if (x // 2) % 2 == 0 else (0xE8, 0xE8, 0xE8, 0xFF))  # BGRA
+                   for x in range(size))
+    pixels = row * size  # vertical stripes: every row the same (rows are stored bottom-up)
+    mask = b"\x00" * (4 * size)  # the AND mask: 1 bit per pixel, rows padded to 4 bytes; all opaque
+    bitmap = struct.pack("<IiiHHIIiiII", 40, size, 2 * size, 1, 32, 0, len(pixels) + len(mask), 0, 0, 0, 0)
+    image = bitmap + pixels + mask
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", size, size, 0, 0, 1, 32, len(image), 22) + image
+
+
+def find_report(run_dir: Path) -> str | None:
+    """The name of the run's HTML report written by 'striate report RUN' ('report.html' or
+    'report/index.html'), if it has been made and is a regular file inside the run (not a link)."""
+    return next((name for name in REPORT_FILES if run_file_exists(run_dir, name)), None)
 
 
 def _model_info(predictor, run_dir: Path, max_upload_bytes: int, max_pixels: int) -> dict:
     meta = predictor.meta
-    summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    summary_text = read_run_file(run_dir, "summary.json")
+    summary = json.loads(summary_text) if summary_text is not None else None
     report = find_report(run_dir)
     return {"run": run_dir.name, "name": meta["model"]["name"], "args": meta["model"]["args"],
             "class_names": predictor.class_names, "input_shape": meta["input_shape"],
@@ -52,7 +69,7 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
     """The FastAPI app for one run. Raises RunError when the run cannot be loaded."""
     from fastapi import FastAPI
 
-    from striate.serve.limits import BodySizeLimit  # lazy: imports starlette (the optional web stack)
+    from striate.serve.limits import BodySizeLimit, RequestHeadLimit  # lazy: imports starlette (the optional web stack)
 
     run_dir = Path(run_dir)
     predictor = Predictor.from_run(run_dir, weights)
@@ -64,15 +81,17 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
     _add_page_routes(app, run_dir, info)
     _add_api_routes(app, predictor, run_dir, info)
     app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes + 64 * 1024)  # room for the multipart envelope
+    app.add_middleware(RequestHeadLimit)  # added last, so it runs first: 414 / 431 before anything else
     return app
 
 
 def _add_page_routes(app, run_dir: Path, info: dict) -> None:
-    """The page, its two static files (from memory, by a fixed table of names) and the run's report."""
+    """The page, its two static files and the icon (from memory, by a fixed table of names) and the run's report."""
     from fastapi import HTTPException
-    from fastapi.responses import FileResponse, HTMLResponse, Response
+    from fastapi.responses import HTMLResponse, Response
 
     static = _static_files()
+    icon = favicon()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page():
@@ -84,12 +103,20 @@ def _add_page_routes(app, run_dir: Path, info: dict) -> None:
             raise HTTPException(404, f"no static file '{name}'")
         return Response(static[name], media_type=STATIC_TYPES[name])
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon_file():
+        return Response(icon, media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})
+
     @app.get("/report", response_class=HTMLResponse, include_in_schema=False)
     def report():
-        path = find_report(run_dir)  # a fixed file of the run, never a name from the request
-        if path is None:
-            raise HTTPException(404, f"the report has not been made yet: {info['report']['how']}")
-        return FileResponse(path, media_type="text/html")
+        # a fixed file of the run, never a name from the request; read only if it is a regular file
+        # inside the run directory (a symbolic link, even to a file in the run, is refused)
+        name = find_report(run_dir)
+        content = read_run_file(run_dir, name) if name is not None else None
+        if content is None:
+            raise HTTPException(404, f"the report has not been made yet (or is not a regular file in the run): "
+                                     f"{info['report']['how']}")
+        return HTMLResponse(content)
 
 
 def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
