@@ -161,3 +161,13 @@ def test_two_resumes_at_once_one_proceeds_and_a_killed_holder_is_taken_over(tmp_
     assert same_weights(tmp_path / "whole" / "last.safetensors", run_dir / "last.safetensors")
     assert [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
     assert not list(run_dir.glob(".*.tmp"))  # the kill's temporaries are gone once resumed and finished
+
+
+def test_run_directories_created_at_the_same_moment_never_collide(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from striate.session.rundir import new_run_dir
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: new_run_dir(tmp_path, "same", "x"), range(64)))
+    assert len(set(made)) == 64 and all(path.is_dir() for path in made)

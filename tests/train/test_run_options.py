@@ -48,7 +48,8 @@ def test_bf16_autocast_and_channels_last_train_on_cpu(tmp_cfg_factory):
 
 
 def test_early_stopping_ends_the_run(tmp_cfg_factory):
-    config = tmp_cfg_factory("early", epochs=8, lr=0.0)  # nothing improves after epoch 1
+    # every layer's rate multiplied by 0: nothing improves after epoch 1
+    config = tmp_cfg_factory("early", epochs=8, lr=0.1, lr_mult={"features": 0.0, "head": 0.0})
     config.optim.early_stop_patience, config.optim.watch = 2, "val_loss"
     result = train_run(config)
     assert [f["epoch"] for f in result["history"]] == [1, 2, 3]

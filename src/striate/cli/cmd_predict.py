@@ -1,5 +1,7 @@
 """striate predict RUN IMAGE... [--top-k K] [--json]"""
 
+from striate.errors import ConfigError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("predict", help="classify image files (PNG, JPEG, BMP, NPY) with a trained run; "
@@ -7,7 +9,8 @@ def register(subparsers) -> None:
     parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train' (or a classifier "
                                                        "folder made by 'striate transfer linear')")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
-    parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3)")
+    parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3; at most "
+                                                             "the number of classes are shown)")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
     parser.add_argument("--out", metavar="DIR", help="where a segmentation or autoencoder run writes its mask, "
                                                     "overlay or reconstruction PNGs (created)")
@@ -16,7 +19,9 @@ def register(subparsers) -> None:
 
 
 def predict_files(run_dir: str, paths: list[str], top_k: int, weights: str = "best") -> list[dict]:
-    """Top-k classes and probabilities for each image file (through :class:`striate.export.Predictor`)."""
+    """Top-k classes and probabilities for each image file (through :class:`striate.export.Predictor`); ``top_k``
+    is at least 1, and at most the number of classes are given."""
+    check_top_k(top_k)
     from striate.transfer.linear import is_classifier_dir
 
     if is_classifier_dir(run_dir):  # a linear classifier on a run's CNN codes
@@ -29,10 +34,18 @@ def predict_files(run_dir: str, paths: list[str], top_k: int, weights: str = "be
     return [{"image": str(path), "top": top} for path, top in zip(paths, predictions)]
 
 
+def check_top_k(top_k: int) -> None:
+    """Refuse a top-k below 1 (a larger one than the number of classes is capped where the classes are known)."""
+    if top_k < 1:
+        raise ConfigError(f"--top-k is {top_k}; expected a whole number >= 1 (how many classes to show per image); "
+                          f"give e.g. --top-k 3")
+
+
 def run(args) -> int:
     from striate.cli.common import print_json, print_table
     from striate.transfer.linear import is_classifier_dir
 
+    check_top_k(args.top_k)
     if not is_classifier_dir(args.run_dir):
         from striate.session import open_run
         from striate.tasks import ClassificationTask

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from striate.errors import ConfigError
-from striate.train.config import Config, config_from_dict, load_recipe, parse_override, set_value
+from striate.train.config import Config, config_from_dict, load_recipe, parse_override, set_value, validate
 
 DEFAULT_RECIPE = "lenet5-mnist"
 
@@ -50,7 +50,8 @@ def split_recipe(arguments: list[str]) -> tuple[str | None, list[str]]:
 
 
 def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
-    """The recipe (or the default one) with the flags applied; returns the config and the recipe's name."""
+    """The recipe (or the default one) with the flags applied and every setting checked (``validate``: a bad
+    value is a ConfigError before anything is read or written); returns the config and the recipe's name."""
     path = Path(recipe) if recipe else find_default_recipe()
     config = load_recipe(path) if path else config_from_dict({})
     overrides = parse_overrides(extra)
@@ -63,7 +64,7 @@ def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
         from striate.data.sources import infer_source
 
         config.data.source = infer_source(config.data.path)
-    return config, (path.stem if path else DEFAULT_RECIPE)
+    return validate(config), (path.stem if path else DEFAULT_RECIPE)
 
 
 def refuse_overrides(args, takers: str = "") -> None:

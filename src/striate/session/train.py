@@ -26,7 +26,7 @@ from striate.session.finish import finish
 from striate.session.lock import RunLock
 from striate.session.prepare import Prepared, build_model, make_loader, prepare, resolve_device, seed_everything
 from striate.session.rundir import RunPaths, new_run_dir, read_meta, write_run_files
-from striate.train.config import Config, load_recipe
+from striate.train.config import Config, load_recipe, validate
 from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
 from striate.train.engine import check_training, last_good, prepare_model, run_training
 from striate.train.layer_monitor import LayerMonitor
@@ -71,6 +71,7 @@ def resume_run(run_dir: str | Path, stream=None) -> dict:
 
 
 def _session(config: Config, recipe_name: str, stream, resume: RunPaths | None = None, start: Start | None = None) -> dict:
+    validate(config)  # a Config built in Python gets the checks a recipe gets
     world = world_from_environment()
     device = setup(world, resolve_device(config.run.device))
     seed_everything(config.run.seed)
@@ -95,8 +96,10 @@ def _session(config: Config, recipe_name: str, stream, resume: RunPaths | None =
         if resume is not None:
             with _failed_writes_explained(resume):
                 return train_and_finish(resume)
+        out_existed = Path(config.run.out_dir).exists()
         paths = _new_run_dir(config, recipe_name, world)
-        with _new_run_lock(paths, world), _removed_if_nothing_to_resume(paths, world), _failed_writes_explained(paths):
+        with _new_run_lock(paths, world), _removed_if_nothing_to_resume(paths, world, out_existed), \
+                _failed_writes_explained(paths):
             _write_meta(paths, config, world, prepared, model_args, extra)
             return train_and_finish(paths)
     finally:
@@ -114,14 +117,17 @@ def _failed_writes_explained(paths: RunPaths):
 
 
 @contextlib.contextmanager
-def _removed_if_nothing_to_resume(paths: RunPaths, world):
+def _removed_if_nothing_to_resume(paths: RunPaths, world, out_existed: bool = True):
     """A new run that fails before its first checkpoint (a bad setting found late, a loss that diverges at
-    once, an interrupt) leaves no half-made run directory behind."""
+    once, an interrupt) leaves no half-made run directory behind (nor the runs folder it made for it)."""
     try:
         yield
     except BaseException:
         if world.is_main and not paths.checkpoint.is_file():
             shutil.rmtree(paths.root, ignore_errors=True)
+            if not out_existed:
+                with contextlib.suppress(OSError):
+                    paths.root.parent.rmdir()  # only when empty
         raise
 
 

@@ -9,8 +9,9 @@ accuracy, top-5 error, per-class accuracy and confusion counts as figures.
 from striate.data.loader import DeviceLoader
 from striate.data.sources import load_source, make_splits, select_classes
 from striate.data.fileset import prepare_streaming, streaming_loader
-from striate.errors import ConfigError
+from striate.errors import ConfigError, DataError
 from striate.tasks.task import Task, TaskData
+from striate.train.config import short_repr
 from striate.train.losses import build_loss
 from striate.train.metrics import AccuracyMeter, ClassificationMeter
 
@@ -18,6 +19,21 @@ from striate.train.metrics import AccuracyMeter, ClassificationMeter
 def source_options(data) -> dict:
     """What file-based sources need to know: the input size (image folders), skip_bad, max_per_class."""
     return {"input_size": data.input_size, "skip_bad": data.skip_bad, "max_per_class": data.max_per_class}
+
+
+def check_classes(data, splits: dict, names: list[str]) -> None:
+    """Refuse data with fewer than two classes, named or present (a one-class 'classifier' is 100% right and
+    learns nothing): a DataError naming the data and its classes."""
+    present = sorted({int(label) for part in splits.values() for label in part.labels.unique().tolist()})
+    count = min(len(names), len(present))
+    if count >= 2:
+        return
+    where = data.path or f"data.source {data.source}"
+    shown = ", ".join(short_repr(names[label]) if label < len(names) else str(label) for label in present[:5])
+    kept = f" after data.classes {short_repr(data.classes)}" if data.classes else ""
+    fix = ("keep two or more classes in data.classes" if data.classes else
+           "give data with images of two or more classes (a folder per class, or two or more labels)")
+    raise DataError(f"a classifier needs at least two classes; {where} has {count}{kept} ({shown or 'no images'}); {fix}")
 
 
 class ClassificationTask(Task):
@@ -44,6 +60,7 @@ class ClassificationTask(Task):
         else:
             raise ConfigError(f"unknown data.loader '{data.loader}'; expected device or streaming")
         names = list(splits["train"].class_names)
+        check_classes(data, splits, names)
         return TaskData(cls(len(names), optim.loss, optim.label_smoothing), splits, names, preprocess, shape)
 
     @classmethod

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from striate.errors import ConfigError, did_you_mean
+from striate.train.config import check_value
 
 LOSSES = ("cross_entropy", "mse", "hinge", "squared_hinge", "bce")
 
@@ -71,10 +72,10 @@ def build_loss(name: str, label_smoothing: float = 0.0):
     """A loss function ``(outputs, targets, reduction="mean")`` by name."""
     if name not in LOSSES:
         raise ConfigError(f"unknown loss '{name}'{did_you_mean(name, LOSSES)}; expected one of {LOSSES}")
+    check_value("optim.label_smoothing", label_smoothing)  # in [0, 1)
     if label_smoothing and name != "cross_entropy":
-        raise ConfigError(f"optim.label_smoothing applies to cross_entropy only, not '{name}'; set it to 0")
-    if not 0 <= label_smoothing < 1:
-        raise ConfigError(f"optim.label_smoothing must be in [0, 1), got {label_smoothing}")
+        raise ConfigError(f"optim.label_smoothing is {label_smoothing:g} but applies to cross_entropy only, not "
+                          f"'{name}'; set it to 0 (--optim.label_smoothing 0) or use optim.loss cross_entropy")
     if name == "cross_entropy":
         return functools.partial(F.cross_entropy, label_smoothing=label_smoothing)
     if name == "mse":

@@ -8,9 +8,12 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError, did_you_mean
+from striate.train.config import check_value
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
+# the settings an optimizer reads besides lr (torch checks lr), checked against striate.train.config.RANGES
+SETTINGS = ("momentum", "betas", "eps", "rms_decay", "weight_decay", "lr_mult")
 
 
 def no_decay_names(model: nn.Module) -> set[str]:
@@ -102,7 +105,11 @@ def build_optimizer(model: nn.Module, optim) -> torch.optim.Optimizer:
       adagrad   s += g^2; w -= lr*g/(sqrt(s)+eps)
       rmsprop   s = a*s + (1-a)*g^2; w -= lr*g/(sqrt(s)+eps)
       adam      Kingma and Ba 2015, bias-corrected moments; adamw: decay decoupled (Loshchilov and Hutter 2019)
+
+    The settings it reads are checked first, as a recipe's are (momentum in [0, 1), two betas, eps > 0, ...).
     """
+    for setting in SETTINGS:
+        check_value(f"optim.{setting}", getattr(optim, setting))
     name = optim.optimizer
     if name not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)}; expected one of {OPTIMIZERS}")
@@ -113,14 +120,13 @@ def build_optimizer(model: nn.Module, optim) -> torch.optim.Optimizer:
         nesterov = optim.nesterov or name == "nesterov"
         momentum = optim.momentum if name != "sgd" or optim.momentum else 0.0
         if (nesterov or name == "momentum") and momentum <= 0:
-            raise ConfigError(f"optimizer '{name}' needs optim.momentum > 0 (e.g. 0.9)")
+            raise ConfigError(f"optimizer '{name}' needs optim.momentum in (0, 1), got {momentum}; set it to e.g. 0.9 "
+                              f"(--optim.momentum 0.9), or use optim.optimizer sgd")
         return torch.optim.SGD(groups, lr=optim.lr, momentum=momentum, nesterov=nesterov)
     if name == "adagrad":
         return torch.optim.Adagrad(groups, lr=optim.lr, eps=optim.eps)
     if name == "rmsprop":
         return torch.optim.RMSprop(groups, lr=optim.lr, alpha=optim.rms_decay, eps=optim.eps)
-    betas = tuple(float(b) for b in optim.betas)
-    if len(betas) != 2:
-        raise ConfigError(f"optim.betas needs two numbers (e.g. [0.9, 0.999]), got {optim.betas}")
+    betas = tuple(float(b) for b in optim.betas)  # two, each in [0, 1): checked
     kind = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
     return kind(groups, lr=optim.lr, betas=betas, eps=optim.eps)

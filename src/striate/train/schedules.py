@@ -23,21 +23,24 @@ from collections.abc import Callable
 import torch
 
 from striate.errors import ConfigError, did_you_mean
+from striate.train.config import check_value, check_warmup
 from striate.train.watch import Watch
 
 SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "plateau", "cosine", "onecycle")
 ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4
+# the settings a schedule reads, checked against their ranges (striate.train.config.RANGES) in this order
+SETTINGS = ("epochs", "warmup_epochs", "step_size", "milestones", "gamma", "decay_rate", "kappa", "plateau_patience",
+            "onecycle_start")
 
 
 def schedule_factor(optim, steps_per_epoch: int, main_steps: int) -> Callable[[int], float]:
-    """The formula of ``optim.schedule`` as a function of the step s counted after the warm-up."""
+    """The formula of ``optim.schedule`` as a function of the step s counted after the warm-up (the settings
+    already checked by :func:`build_schedule`: step_size >= 1, kappa > 0, 0 < onecycle_start < 1)."""
     name = optim.schedule
     epochs = lambda s: s / steps_per_epoch  # noqa: E731  (t of the formulas above)
     if name in ("constant", "plateau"):
         return lambda s: 1.0
     if name == "step":
-        if optim.step_size < 1:
-            raise ConfigError(f"optim.step_size must be at least 1 epoch, got {optim.step_size}")
         return lambda s: optim.gamma ** math.floor(epochs(s) / optim.step_size)
     if name == "multistep":
         milestones = sorted(float(m) for m in optim.milestones)
@@ -47,8 +50,6 @@ def schedule_factor(optim, steps_per_epoch: int, main_steps: int) -> Callable[[i
     if name == "exponential":
         return lambda s: math.exp(-optim.decay_rate * epochs(s))
     if name == "inverse_time":
-        if optim.kappa <= 0:
-            raise ConfigError(f"optim.kappa must be > 0 for inverse_time (lr / (t + kappa)), got {optim.kappa}")
         return lambda s: 1.0 / (epochs(s) + optim.kappa)
     if name == "cosine":
         total = max(main_steps, 1)
@@ -59,8 +60,6 @@ def schedule_factor(optim, steps_per_epoch: int, main_steps: int) -> Callable[[i
 
 
 def _onecycle(total: int, start: float) -> Callable[[int], float]:
-    if not 0 < start < 1:
-        raise ConfigError(f"optim.onecycle_start must be between 0 and 1, got {start}")
     rise = max(1, round(start * total))
     low, final = 1 / ONECYCLE_DIV, 1 / (ONECYCLE_DIV * ONECYCLE_FINAL_DIV)
 
@@ -129,12 +128,15 @@ class Schedule:
 def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int,
                    watch: Watch = Watch("val_accuracy", True)) -> Schedule:
     """The schedule of ``optim`` (an :class:`OptimConfig`) for a run of ``optim.epochs`` epochs; the plateau
-    schedule follows ``watch`` (the watched figure and which way it is better)."""
+    schedule follows ``watch`` (the watched figure and which way it is better). The settings it reads are
+    checked first, as a recipe's are, so an OptimConfig built in Python gets the same messages: optim.epochs -1
+    is a problem of optim.epochs, not a warm-up longer than the run."""
+    for name in SETTINGS:
+        check_value(f"optim.{name}", getattr(optim, name))
+    check_warmup(optim)
     steps_per_epoch = max(steps_per_epoch, 1)
     total = optim.epochs * steps_per_epoch
-    warmup = round(optim.warmup_epochs * steps_per_epoch)
-    if warmup < 0 or warmup > total:
-        raise ConfigError(f"optim.warmup_epochs must be between 0 and optim.epochs ({optim.epochs}), got {optim.warmup_epochs}")
+    warmup = min(round(optim.warmup_epochs * steps_per_epoch), total)  # warmup_epochs <= epochs: checked
     factor = schedule_factor(optim, steps_per_epoch, total - warmup)
     plateau = None
     if optim.schedule == "plateau":
