@@ -42,3 +42,36 @@ def did_you_mean(name: str, choices) -> str:
 
 class ExportError(StriateError):
     """A model cannot be exported, or the exported file does not match PyTorch."""
+
+
+def clip(text, limit: int = 200) -> str:
+    """``str(text)`` on one line and at most ``limit`` characters (its middle cut to ' ... '), for quoting
+    another library's error message inside ours.
+
+    >>> clip("a" * 10 + "b" * 10, limit=15)
+    'aaaaa ... bbbbb'
+    """
+    text = " ".join(str(text).splitlines())
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 5, 2)
+    return text[: keep - keep // 2] + " ... " + text[len(text) - keep // 2 :]
+
+
+def short(value, limit: int = 80) -> str:
+    """A repr of ``value`` of at most ``limit`` characters, for messages that quote untrusted input
+    (a file's header, a JSON value): long values keep their start and end around ' ... '.
+
+    >>> short("x" * 200, limit=20)
+    "'xxxxxxx ... xxxxxx'"
+    """
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = shortener.maxlong = limit + 20
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 8
+    try:
+        text = " ".join(shortener.repr(value).splitlines())
+    except Exception:  # noqa: BLE001 - e.g. an int too long to print; the type is enough then
+        text = f"<a {type(value).__name__}>"
+    return clip(text, limit)

@@ -13,6 +13,21 @@ from striate.errors import StriateError
 from striate.version import __version__
 
 EXIT_BAD_INPUT = 2
+MAX_ERROR_LINE = 500  # characters of the one line a StriateError prints
+
+
+def error_line(command: str, error: BaseException, limit: int = MAX_ERROR_LINE) -> str:
+    """``striate COMMAND: error: MESSAGE`` as one line of at most ``limit`` characters: line breaks become
+    spaces, and a longer message loses its middle to ' ... ' (its start says what, its end how to fix).
+
+    >>> len(error_line("train", ValueError("x" * 2000)))
+    500
+    """
+    line = " ".join(f"striate {command}: error: {error}".splitlines())
+    if len(line) <= limit:
+        return line
+    keep = limit - len(" ... ")
+    return line[: keep - keep // 2] + " ... " + line[len(line) - keep // 2 :]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except StriateError as error:
-        print(f"striate {args.command}: error: {error}", file=sys.stderr)
+        print(error_line(args.command, error), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"striate {args.command}: interrupted", file=sys.stderr)

@@ -3,7 +3,9 @@
 NPZ / NPY keys, first match wins: ``x_train, y_train[, x_test, y_test]`` (the Keras layout),
 ``images, labels``, or ``x, y``; optional ``class_names`` (an array of strings). Images are
 ``N x H x W``, ``N x H x W x C`` or ``N x C x H x W`` (C in 1, 3), uint8 or floats in 0..1.
-Nothing is unpickled (``allow_pickle=False``).
+Nothing is unpickled (``allow_pickle=False``), and every array's header is read first: its declared
+shape times its item size must match the bytes the file (or the .npz member) holds, and stay below
+:data:`MAX_ARRAY_BYTES`, before anything is allocated.
 
 CSV: either a ``label`` column plus pixel columns (Kaggle's digit-recognizer layout), or an
 ``Image`` column of space-separated pixels plus numeric target columns, some empty (Kaggle's
@@ -17,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from striate.errors import DataError
+from striate.errors import DataError, clip, short
+
+MAX_ARRAY_BYTES = 4 * 1024**3  # the most data all the arrays of one .npz / .npy folder may declare
+MAX_MEMBERS = 1000  # arrays in one .npz or .npy folder
+MAX_CLASSES = 100_000  # class labels must lie in 0..MAX_CLASSES-1
+MAX_CSV_BYTES = 2 * 1024**3
+_CHUNK = 16 * 1024**2
+_NPY_HEADER_LIMIT = 10_000  # NumPy's own default for a trusted header
+_ARRAY_KINDS = "biufcUS"  # bool, integers, floats, complex, strings; never objects (pickles) or records
 
 KEY_PAIRS = (("x_train", "y_train"), ("images", "labels"), ("x", "y"))
 TEST_PAIR = ("x_test", "y_test")
@@ -33,35 +43,157 @@ def to_nchw(images: np.ndarray, name: str) -> np.ndarray:
         scale = 255.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 1.0
         images = np.clip(np.rint(images * scale), 0, 255).astype(np.uint8)
     if images.ndim == 3:
-        return images[:, None]
-    if images.ndim == 4 and images.shape[1] in (1, 3):
-        return images
-    if images.ndim == 4 and images.shape[3] in (1, 3):
-        return images.transpose(0, 3, 1, 2)
-    raise DataError(f"{name}: expected images N x H x W, N x H x W x C or N x C x H x W with C = 1 or 3, "
-                    f"got shape {images.shape}")
+        images = images[:, None]
+    elif images.ndim == 4 and images.shape[1] in (1, 3):
+        pass
+    elif images.ndim == 4 and images.shape[3] in (1, 3):
+        images = images.transpose(0, 3, 1, 2)
+    else:
+        raise DataError(f"{name}: expected images N x H x W, N x H x W x C or N x C x H x W with C = 1 or 3, "
+                        f"got shape {short(images.shape)}")
+    if min(images.shape[2:]) < 1:
+        raise DataError(f"{name}: the images are {images.shape[2]}x{images.shape[3]} pixels; expected at least 1x1")
+    return images
+
+
+def check_labels(labels: np.ndarray, name: str) -> np.ndarray:
+    """int64 class labels, each in 0..MAX_CLASSES-1 (a label of 10**12 would ask for 10**12 class names)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_):
+        raise DataError(f"{name}: expected a 1-D array of integer class labels, got {labels.dtype} of shape "
+                        f"{short(labels.shape)}")
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= MAX_CLASSES):
+        raise DataError(f"{name}: class labels must lie in 0..{MAX_CLASSES - 1}, found {int(labels.min())}.."
+                        f"{int(labels.max())}; the labels are corrupt")
+    return labels.astype(np.int64)
 
 
 def _pair(arrays: dict, image_key: str, label_key: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = to_nchw(arrays[image_key], f"{name}[{image_key}]"), np.asarray(arrays[label_key])
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{name}[{label_key}]: expected a 1-D array of integer class labels, got "
-                        f"{labels.dtype} of shape {labels.shape}")
+    images = to_nchw(arrays[image_key], f"{name}[{image_key}]")
+    labels = check_labels(arrays[label_key], f"{name}[{label_key}]")
     if len(images) != len(labels):
         raise DataError(f"{name}: {len(images)} images in '{image_key}' but {len(labels)} labels in '{label_key}'; "
                         "they must be the same length")
-    return np.ascontiguousarray(images), labels.astype(np.int64)
+    return np.ascontiguousarray(images), labels
+
+
+def _class_names(arrays: dict, name: str) -> list[str]:
+    names = arrays.get("class_names")
+    if names is None:
+        return []
+    if names.ndim != 1 or names.dtype.kind not in "US" or len(names) > MAX_CLASSES:
+        raise DataError(f"{name}[class_names]: expected a 1-D array of at most {MAX_CLASSES} strings, got "
+                        f"{names.dtype} of shape {short(names.shape)}")
+    return [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item) for item in names.tolist()]
+
+
+def read_npy_header(file, size: int, name: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
+    """Check the NPY header at ``file``'s position against the ``size`` bytes the file (or .npz member)
+    holds; returns (shape, dtype, Fortran order, data bytes). Refuses object arrays (pickles), other non-numeric dtypes,
+    a shape whose bytes (exact Python integers) differ from what the file holds, or more than
+    :data:`MAX_ARRAY_BYTES`, all before any array is allocated."""
+    start = file.tell()
+    try:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(file, max_header_size=_NPY_HEADER_LIMIT)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(file, max_header_size=_NPY_HEADER_LIMIT)
+        else:
+            raise ValueError(f"NPY format version {version} is not supported (expected 1.0 or 2.0)")
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as error:
+        raise DataError(f"{name}: not a readable .npy array (bad header: {clip(error)}); expected an "
+                        "array saved with numpy.save / numpy.savez") from None
+    if dtype.hasobject or dtype.kind not in _ARRAY_KINDS or dtype.itemsize == 0:
+        raise DataError(f"{name}: the array has dtype {clip(dtype, 80)}, which holds Python objects (a pickle) or "
+                        "no numbers; striate never unpickles: save numeric arrays (and class names as strings)")
+    if not all(isinstance(side, int) and side >= 0 for side in shape):
+        raise DataError(f"{name}: the .npy header declares an invalid shape {short(shape)}")
+    nbytes = math.prod(shape) * dtype.itemsize
+    held = size - (file.tell() - start)
+    if nbytes > MAX_ARRAY_BYTES:
+        raise DataError(f"{name}: the .npy header declares shape {short(shape)} of {dtype} = {nbytes:,} bytes, more "
+                        f"than the {MAX_ARRAY_BYTES:,} bytes striate reads; the header is corrupt (or split the data)")
+    if nbytes != held:
+        raise DataError(f"{name}: the .npy header declares shape {short(shape)} of {dtype} = {nbytes:,} bytes but "
+                        f"the file holds {held:,} bytes of data; the file is truncated or corrupt, save it again")
+    return shape, dtype, bool(fortran), nbytes
+
+
+def _read_npy(file, size: int, name: str) -> tuple[np.ndarray, int]:
+    """The array after a checked header: its bytes read in chunks, then viewed with the declared shape."""
+    shape, dtype, fortran, nbytes = read_npy_header(file, size, name)
+    data = bytearray()
+    while len(data) < nbytes:
+        chunk = file.read(min(_CHUNK, nbytes - len(data)))
+        if not chunk:
+            raise DataError(f"{name}: the array data end after {len(data):,} of {nbytes:,} bytes; the file is "
+                            "truncated, save it again")
+        data += chunk
+    array = np.frombuffer(data, dtype=dtype, count=math.prod(shape)).reshape(shape, order="F" if fortran else "C")
+    return array, nbytes
+
+
+def read_npy(path: str | Path) -> np.ndarray:
+    """One .npy file, its header checked first (see :func:`read_npy_header`); never unpickles."""
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            return _read_npy(file, path.stat().st_size, str(path))[0]
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the file ({error.strerror or error})") from None
+
+
+def _too_many(path: Path, count: int) -> DataError:
+    return DataError(f"{path}: {count} arrays; striate reads at most {MAX_MEMBERS} from one .npz or folder "
+                     "(expected x_train/y_train and a few more)")
+
+
+def _add(arrays: dict, key: str, array: np.ndarray, nbytes: int, total: int, path: Path) -> int:
+    total += nbytes
+    if total > MAX_ARRAY_BYTES:
+        raise DataError(f"{path}: the arrays hold more than {MAX_ARRAY_BYTES:,} bytes in all; striate does not "
+                        "read that much from one file (split the data)")
+    arrays[key] = array
+    return total
+
+
+def _load_folder(path: Path) -> dict[str, np.ndarray]:
+    files = sorted(path.glob("*.npy"))
+    if len(files) > MAX_MEMBERS:
+        raise _too_many(path, len(files))
+    arrays, total = {}, 0
+    for file in files:
+        with file.open("rb") as stream:
+            array, nbytes = _read_npy(stream, file.stat().st_size, str(file))
+        total = _add(arrays, file.stem, array, nbytes, total, path)
+    return arrays
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(path) as archive:
+        members = [info for info in archive.infolist() if info.filename.endswith(".npy") and not info.is_dir()]
+        if len(members) > MAX_MEMBERS:
+            raise _too_many(path, len(members))
+        declared = sum(info.file_size for info in members)
+        if declared > MAX_ARRAY_BYTES + len(members) * _NPY_HEADER_LIMIT:
+            raise DataError(f"{path}: the archive declares {declared:,} bytes of arrays, more than the "
+                            f"{MAX_ARRAY_BYTES:,} bytes striate reads; the file is corrupt (or split the data)")
+        arrays, total = {}, 0
+        for info in members:
+            with archive.open(info) as member:
+                array, nbytes = _read_npy(member, info.file_size, f"{path}[{info.filename}]")
+            total = _add(arrays, info.filename[: -len(".npy")], array, nbytes, total, path)
+    return arrays
 
 
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
-        if path.is_dir():
-            return {file.stem: np.load(file, allow_pickle=False) for file in sorted(path.glob("*.npy"))}
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: not a readable NumPy file ({error}); expected .npz or .npy arrays "
-                        "saved without pickles") from None
+        return _load_folder(path) if path.is_dir() else _load_npz(path)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
+            RuntimeError) as error:  # zipfile: bad CRC, encrypted members, unsupported compression
+        raise DataError(f"{path}: not a readable NumPy file ({clip(error)}); expected .npz or .npy "
+                        "arrays saved without pickles") from None
 
 
 def read_arrays(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -75,7 +207,7 @@ def read_arrays(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             splits = {"train": _pair(arrays, image_key, label_key, str(path))}
             if all(key in arrays for key in TEST_PAIR):
                 splits["test"] = _pair(arrays, *TEST_PAIR, str(path))
-            names = [str(name) for name in arrays.get("class_names", [])]
+            names = _class_names(arrays, str(path))
             return {"splits": splits, "class_names": names}
     raise DataError(f"{path}: found arrays {sorted(arrays)}; expected x_train/y_train (and x_test/y_test), "
                     "images/labels or x/y")
@@ -84,13 +216,16 @@ def read_arrays(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
     if not path.is_file():
         raise DataError(f"CSV file not found: {path}")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise DataError(f"{path}: {path.stat().st_size:,} bytes; striate reads CSV tables of at most "
+                        f"{MAX_CSV_BYTES:,} bytes (save large data as .npz instead)")
     try:
         with path.open(newline="") as file:
             reader = csv.reader(file)
             header = next(reader, None)
             rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: not a readable CSV text file ({error})") from None
+        raise DataError(f"{path}: not a readable CSV text file ({clip(error)})") from None
     if not header:
         raise DataError(f"{path}: empty CSV; expected a header row")
     return [name.strip() for name in header], rows
@@ -161,4 +296,8 @@ def read_label_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: rows of unequal length; each needs {len(header)} fields")
     pixels = np.delete(table, label_column, axis=1)
     images = np.clip(np.rint(pixels), 0, 255).astype(np.uint8).reshape(-1, 1, side, side)
-    return images, table[:, label_column].astype(np.int64)
+    column = table[:, label_column]
+    if not (np.isfinite(column).all() and (column == np.rint(column)).all()):
+        raise DataError(f"{path}: the 'label' column must hold whole numbers (class indices)")
+    labels = column.astype(np.int64) if np.abs(column).max(initial=0) < 2**62 else np.full(len(column), -1)
+    return images, check_labels(labels, f"{path}, column 'label'")

@@ -6,13 +6,14 @@ See http://yann.lecun.com/exdb/mnist/ ("FILE FORMATS FOR THE MNIST DATABASE").
 """
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from striate.errors import DataError
+from striate.errors import DataError, clip, short
 
 # type code -> big-endian NumPy dtype
 IDX_DTYPES = {
@@ -24,20 +25,52 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
+# The most data one IDX file may declare (EMNIST ByClass, the largest in use, holds about 0.55 GB of images).
+MAX_IDX_BYTES = 2 * 1024**3
+_CHUNK = 16 * 1024**2
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise DataError(f"IDX file not found: {path}; check the path (expected e.g. train-images-idx3-ubyte.gz)")
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == GZIP_MAGIC:
-            return gzip.decompress(raw)
-        return raw
-    except (OSError, EOFError, zlib.error) as error:
+def _check_magic(head: bytes, name: str) -> tuple[np.dtype, int]:
+    """The dtype and rank from the first four bytes (two zero bytes, a type code, the rank)."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
         raise DataError(
-            f"{path}: the gzip stream is corrupt or truncated ({error}); download the file again"
-        ) from None
+            f"{name}: not an IDX file (bad magic number {head[:4].hex() or 'empty'}); "
+            "expected two zero bytes, a type code and the rank, as in MNIST's files"
+        )
+    type_code, rank = head[2], head[3]
+    if type_code not in IDX_DTYPES:
+        raise DataError(
+            f"{name}: unknown IDX type code 0x{type_code:02x}; expected one of "
+            + ", ".join(f"0x{code:02x}" for code in IDX_DTYPES)
+            + "; the file is corrupt or not an IDX file"
+        )
+    return IDX_DTYPES[type_code], rank
+
+
+def _check_shape(dims: bytes, rank: int, dtype: np.dtype, name: str) -> tuple[tuple[int, ...], int]:
+    """The declared shape and its size in bytes (exact Python integers, never a wrapped int64 product),
+    refused above :data:`MAX_IDX_BYTES` before anything is allocated."""
+    header_size = 4 + 4 * rank
+    if len(dims) < 4 * rank:
+        raise DataError(f"{name}: truncated IDX header (rank {rank} needs {header_size} bytes, "
+                        f"file has {4 + len(dims)}); download the file again")
+    shape = struct.unpack(f">{rank}I", dims[: 4 * rank])
+    expected = math.prod(shape) * dtype.itemsize
+    if expected > MAX_IDX_BYTES:
+        raise DataError(f"{name}: IDX header declares shape {short(shape)} = {expected:,} bytes of data, more than "
+                        f"the {MAX_IDX_BYTES:,} bytes striate reads from one IDX file; the header is corrupt "
+                        "(or split the data into smaller files)")
+    return shape, expected
+
+
+def _size_mismatch(name: str, shape, expected: int, actual: str) -> DataError:
+    return DataError(f"{name}: IDX header says shape {short(shape)} ({expected:,} bytes of data) but the file holds "
+                     f"{actual} bytes; the file is truncated or corrupt, download it again")
+
+
+def _to_array(payload, shape, dtype: np.dtype) -> np.ndarray:
+    array = np.frombuffer(payload, dtype=dtype, count=math.prod(shape)).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -46,42 +79,60 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     >>> parse_idx(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 9])).tolist()
     [7, 9]
     """
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(
-            f"{name}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'}); "
-            "expected two zero bytes, a type code and the rank, as in MNIST's files"
-        )
-    type_code, rank = raw[2], raw[3]
-    if type_code not in IDX_DTYPES:
-        raise DataError(
-            f"{name}: unknown IDX type code 0x{type_code:02x}; expected one of "
-            + ", ".join(f"0x{code:02x}" for code in IDX_DTYPES)
-        )
+    dtype, rank = _check_magic(raw[:4], name)
     header_size = 4 + 4 * rank
-    if len(raw) < header_size:
-        raise DataError(f"{name}: truncated IDX header (rank {rank} needs {header_size} bytes, file has {len(raw)})")
-    shape = struct.unpack(f">{rank}I", raw[4:header_size])
-    dtype = IDX_DTYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    shape, expected = _check_shape(raw[4:header_size], rank, dtype, name)
     actual = len(raw) - header_size
     if actual != expected:
-        raise DataError(
-            f"{name}: IDX header says shape {tuple(shape)} ({expected} bytes of data) but the file holds "
-            f"{actual} bytes; the file is truncated or corrupt, download it again"
-        )
-    array = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+        raise _size_mismatch(name, shape, expected, f"{actual:,}")
+    return _to_array(memoryview(raw)[header_size:], shape, dtype)
+
+
+def _read_at_most(stream, limit: int) -> bytearray:
+    """Up to ``limit`` bytes, read in chunks (memory grows with what the file holds, not what it claims)."""
+    data = bytearray()
+    while len(data) < limit:
+        chunk = stream.read(min(_CHUNK, limit - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw, detected from its first bytes).
+
+    The header is checked before the data are read: the declared shape must fit the file's size (for a
+    gzip file, its decompressed size) and stay below :data:`MAX_IDX_BYTES`.
 
     >>> images = read_idx("../shared/data/mnist/t10k-images-idx3-ubyte.gz")   # doctest: +SKIP
     >>> images.shape
     (10000, 28, 28)
     """
     path = Path(path)
-    return parse_idx(_read_bytes(path), str(path))
+    name = str(path)
+    if not path.is_file():
+        raise DataError(f"IDX file not found: {path}; check the path (expected e.g. train-images-idx3-ubyte.gz)")
+    try:
+        with path.open("rb") as file:
+            compressed = file.read(2) == GZIP_MAGIC
+            file.seek(0)
+            stream = gzip.GzipFile(fileobj=file, mode="rb") if compressed else file
+            dtype, rank = _check_magic(stream.read(4), name)
+            header_size = 4 + 4 * rank
+            shape, expected = _check_shape(stream.read(4 * rank), rank, dtype, name)
+            if not compressed:
+                actual = path.stat().st_size - header_size
+                if actual != expected:
+                    raise _size_mismatch(name, shape, expected, f"{actual:,}")
+            payload = _read_at_most(stream, expected + 1)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path}: the gzip stream is corrupt or truncated ({clip(error)}); "
+                        "download the file again") from None
+    if len(payload) != expected:
+        actual = f"more than {expected:,}" if len(payload) > expected else f"{len(payload):,}"
+        raise _size_mismatch(name, shape, expected, actual)
+    return _to_array(payload, shape, dtype)
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:

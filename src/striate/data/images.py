@@ -6,19 +6,23 @@ and turning them into network inputs with a run's recorded preprocessing.
 """
 
 import io
+import math
+import struct
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from striate.data.arrays import read_npy_header
 from striate.data.geometry import fit_image, fit_to_size, resize
 from striate.data.preprocess import make_normalizer
-from striate.errors import DataError
+from striate.errors import DataError, clip, short
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # The Pillow decoders striate lets loose on bytes from outside (no PostScript, no exotic formats).
 DECODABLE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 DEFAULT_MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression bombs)
+MAX_IMAGE_FILE_BYTES = 512 * 1024**2  # an image file (or .npy image) larger than this is not read at all
 
 
 class NotAnImageError(DataError):
@@ -82,7 +86,9 @@ def decode_image(data: bytes, channels: int, max_pixels: int = DEFAULT_MAX_PIXEL
     """Decode image bytes (PNG, JPEG, BMP, GIF, TIFF, WEBP) to uint8 ``channels x H x W``.
 
     The header is read first and an image of more than ``max_pixels`` pixels is refused before
-    any pixel is decoded; truncated or corrupt data raise :class:`DataError`.
+    any pixel is decoded (whatever ``PIL.Image.MAX_IMAGE_PIXELS`` says; Pillow's own decompression-bomb
+    error, or its warning when warnings are errors, is an :class:`ImageTooLargeError` too); truncated or
+    corrupt data raise :class:`DataError`.
 
     >>> decode_image(open("digit.png", "rb").read(), channels=1).shape   # doctest: +SKIP
     torch.Size([1, 28, 28])
@@ -92,6 +98,8 @@ def decode_image(data: bytes, channels: int, max_pixels: int = DEFAULT_MAX_PIXEL
     try:
         with Image.open(io.BytesIO(data), formats=DECODABLE_FORMATS) as image:
             width, height = image.size
+            if width < 1 or height < 1:
+                raise DataError(f"{name}: the image is {width}x{height} pixels; expected at least 1x1")
             if width * height > max_pixels:
                 raise ImageTooLargeError(
                     f"{name}: the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} "
@@ -100,10 +108,12 @@ def decode_image(data: bytes, channels: int, max_pixels: int = DEFAULT_MAX_PIXEL
             return pil_to_image(image, channels)
     except UnidentifiedImageError:
         raise NotAnImageError(f"{name}: not a decodable image; expected one of {', '.join(DECODABLE_FORMATS)}") from None
-    except Image.DecompressionBombError as error:
-        raise ImageTooLargeError(f"{name}: refused as a decompression bomb ({error})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise DataError(f"{name}: the image data is truncated or corrupt ({error}); send the whole file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:  # the warning when raised as one
+        raise ImageTooLargeError(f"{name}: refused as a decompression bomb ({clip(error)}); the limit is "
+                                 f"{max_pixels:,} pixels") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as error:
+        raise DataError(f"{name}: the image data is truncated or corrupt ({clip(error)}); send the whole file") \
+            from None
 
 
 def load_image(path: str | Path, channels: int) -> torch.Tensor:
@@ -114,16 +124,31 @@ def load_image(path: str | Path, channels: int) -> torch.Tensor:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_IMAGE_FILE_BYTES:
+        raise ImageTooLargeError(f"{path}: {size:,} bytes; striate reads image files of at most "
+                                 f"{MAX_IMAGE_FILE_BYTES:,} bytes (scale it down first)")
     if path.suffix.lower() == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            raise DataError(f"{path}: not a readable .npy array ({error})") from None
-        return array_to_image(array, channels, str(path))
+        return array_to_image(_read_image_npy(path, size), channels, str(path))
     try:
         return decode_image(path.read_bytes(), channels, name=str(path))
     except NotAnImageError:
         raise DataError(f"{path}: cannot decode this image; expected a PNG, JPEG, BMP or NPY file") from None
+
+
+def _read_image_npy(path: Path, size: int) -> np.ndarray:
+    """A .npy image, its header checked first (no pickles; at most DEFAULT_MAX_PIXELS x 4 values)."""
+    try:
+        with path.open("rb") as file:
+            shape, _, _, _ = read_npy_header(file, size, str(path))
+            values = math.prod(shape)
+            if values > 4 * DEFAULT_MAX_PIXELS:
+                raise ImageTooLargeError(f"{path}: the array declares shape {short(shape)} = {values:,} values; an "
+                                         f"image has at most {DEFAULT_MAX_PIXELS:,} pixels of up to 4 channels")
+            file.seek(0)
+            return np.load(file, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise DataError(f"{path}: not a readable .npy array ({clip(error)})") from None
 
 
 def as_image(item, channels: int) -> torch.Tensor:
