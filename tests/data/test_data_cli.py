@@ -120,4 +120,4 @@ def test_streaming_training_matches_device_training(tmp_path, capsys):
     for device, streaming in zip(histories["device"], histories["streaming"]):
         assert device["train_loss"] == streaming["train_loss"] and device["val_accuracy"] == streaming["val_accuracy"]
     assert main(["train", "--data", str(root), "--data.loader", "disk", "--out_dir", str(tmp_path / "x"), *TINY]) == 2
-    assert "expected device or streaming" in capsys.readouterr().err
+    assert "expected one of ['device', 'streaming']" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from striate.files import FileWriteError
 from striate.errors import RunError
 from striate import files as checkpoint_module
 from striate.train.checkpoint import load_checkpoint, save_checkpoint
@@ -69,7 +70,7 @@ def test_a_failure_during_save_leaves_the_old_checkpoint_loadable(tmp_path, monk
         raise OSError("disk full (injected)")
 
     monkeypatch.setattr(checkpoint_module.os, failing, broken)
-    with pytest.raises(OSError, match="injected"):
+    with pytest.raises(FileWriteError, match="could not write .*injected"):
         save_checkpoint(path, {"model": {"w": torch.zeros(3)}, "step": 2})
     monkeypatch.undo()
     old = load_checkpoint(path)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from striate.data.arrays import check_labels
 from striate.data.cifar import find_cifar_folder
 from striate.data.dataset import ImageSet
 from striate.data.folder import is_image_folder
@@ -74,7 +75,7 @@ def _read_idx_pair(folder: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, P
         )
     if images.dtype != np.uint8:
         images = np.clip(images, 0, 255).astype(np.uint8)
-    return images, labels.astype(np.int64), image_path
+    return images, check_labels(labels, str(label_path)), image_path
 
 
 @register_source("idx")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from striate.errors import ConfigError, TrainingDivergedError
+from striate.errors import ConfigError, RunError, TrainingDivergedError
 from striate.files import write_error
 from striate.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from striate.train.distributed import World, sum_over_ranks, wrap_model
@@ -193,11 +193,16 @@ def last_good(paths) -> str:
 
 
 def _restore(checkpoint: dict, model, optimizer, schedule, options: StepOptions, early) -> tuple[LoopState, dict]:
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    schedule.load_state_dict(checkpoint["schedule"])
-    if options.scaler is not None and checkpoint["scaler"]:
-        options.scaler.load_state_dict(checkpoint["scaler"])
-    early.load_state_dict(checkpoint["early_stop"])
-    set_rng_states(checkpoint["rng"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        schedule.load_state_dict(checkpoint["schedule"])
+        if options.scaler is not None and checkpoint["scaler"]:
+            options.scaler.load_state_dict(checkpoint["scaler"])
+        early.load_state_dict(checkpoint["early_stop"])
+        set_rng_states(checkpoint["rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+        message = " ".join(str(error).split())[:200]
+        raise RunError(f"the checkpoint does not fit this run's model and settings ({message}); the run directory is "
+                       "damaged or its config.yaml was changed: restore it or train again") from None
     return LoopState.from_checkpoint(checkpoint["loop"]), dict(checkpoint["best"])
