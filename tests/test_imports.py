@@ -45,6 +45,8 @@ ALLOWED: dict[str, set[str]] = {
     "reference": set(),
 }
 ALLOWED["cli"] = set(ALLOWED) - {"striate"}  # the command line wires everything, but not the public API
+ALLOWED["__main__"] = {"cli"}  # python -m striate: the command line
+ALLOWED["api"] = set(ALLOWED) - {"cli", "striate"}  # the Python API (striate.api): everything but the CLI
 ALLOWED["striate"] = set(ALLOWED) - {"cli"}  # the package __init__: the public API, everything but the CLI
 
 

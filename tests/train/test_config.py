@@ -52,3 +52,13 @@ def test_unknown_section_and_bad_yaml(tmp_path):
     top.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="expected a mapping of sections"):
         load_recipe(top)
+
+
+def test_the_defaults_are_the_default_recipe():
+    """Config() in Python and 'striate train' without a recipe train the same settings (one default)."""
+    from pathlib import Path
+
+    from striate.train.config import Config, config_to_dict, load_recipe
+
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "lenet5-mnist.yaml"
+    assert config_to_dict(Config()) == config_to_dict(load_recipe(recipe))

@@ -20,20 +20,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from striate.diagnose.lr_finder import find_lr, plot_lr_finder
-    from striate.session import make_loader, prepare, resolve_device, seed_everything
-    from striate.session.prepare import build_model
-    from striate.train.optim import build_optimizer
+    from striate.diagnose.lr_finder import plot_lr_finder
+    from striate.diagnose.run_checks import find_lr_for
 
     recipe, overrides = split_recipe(args.overrides)
     config, recipe_name = resolve_config(recipe, overrides)
-    device = resolve_device(config.run.device)
-    seed_everything(config.run.seed)
-    prepared = prepare(config)
-    model = build_model(config, prepared.model_args).to(device)
-    optimizer = build_optimizer(model, config.optim)
-    loader = make_loader(prepared, "train", config, device, train=True)
-    result = find_lr(model, optimizer, loader, args.start_lr, args.end_lr, args.steps)
+    result = find_lr_for(config, args.start_lr, args.end_lr, args.steps)
     plot = Path(args.plot) if args.plot else Path(config.run.out_dir) / f"lr-find-{recipe_name}.png"
     plot_lr_finder(result, plot)
     if args.json:

@@ -44,94 +44,27 @@ def _numbers(text: str | None) -> list[int] | None:
         raise ConfigError(f"--channels expects comma-separated integers such as 0,1,2, got '{text}'") from None
 
 
-def _curves(args, out):
-    from striate.visualize.curves import plot_training_curves, read_metrics, read_step_records
-
-    return plot_training_curves(read_metrics(args.run_dir), out, read_step_records(args.run_dir) or None)
-
-
-def _monitors(args, out):
-    from striate.errors import RunError
-    from striate.visualize.curves import read_metrics
-    from striate.visualize.monitors import monitor_series, plot_monitors
-
-    table = monitor_series(read_metrics(args.run_dir))
-    if not table:
-        raise RunError(f"{args.run_dir} recorded no layer monitors; train with the layer monitors switched on")
-    return plot_monitors(table, out)
-
-
-def _needs_data(args, out):
+def _draw(args, out):
+    """The picture through striate.visualize.pictures, the same functions the Python API uses."""
     from striate.session import open_run
+    from striate.visualize import pictures
+    from striate.visualize.confusion import most_confused_pairs
 
-    run = open_run(args.run_dir, args.weights, args.data)
-    return DATA_PICTURES[args.picture](args, run, out)
-
-
-def _filters(args, out):
-    from striate.session import load_run_model
-    from striate.visualize.filters import plot_filters
-
-    model, _ = load_run_model(args.run_dir, args.weights)
-    return plot_filters(model, out, args.layer)
-
-
-def _feature_maps(args, run, out):
-    from striate.visualize.feature_maps import plot_feature_maps
-
-    image, _ = run.image(args.image)
+    from_files_only = args.picture in ("curves", "monitors")  # no model, no data
+    run = open_run(args.run_dir, None if from_files_only else args.weights, args.data)
+    if args.picture == "confusion":
+        figures = run.evaluate()
+        for true, predicted, count in most_confused_pairs(figures["confusion"], args.count):
+            print(f"{count:6d}  {run.class_names[true]} predicted as {run.class_names[predicted]}")
+        return pictures.confusion(run, out, figures)
     layers = [name.strip() for name in args.layers.split(",")] if args.layers else None
-    return plot_feature_maps(run.model, image, layers, out, display=_undo(image, run))
-
-
-def _undo(image, run):
-    """The normalised image back in 0..1, for display (whitened inputs are shown as they are, stretched)."""
-    import torch
-
-    if run.mean is None:
-        return image
-    return (image * torch.tensor(run.std).view(-1, 1, 1) + torch.tensor(run.mean).view(-1, 1, 1)).clamp(0, 1)
-
-
-def _top_patches(args, run, out):
-    from striate.errors import ConfigError
-    from striate.visualize.filters import conv_layers
-    from striate.visualize.top_patches import plot_top_patches, top_activating_patches
-
-    layer = args.layer or (conv_layers(run.model)[-1][0] if conv_layers(run.model) else None)
-    if layer is None:
-        raise ConfigError("this model has no convolution layer; give --layer with a layer that has channel maps")
-    found = top_activating_patches(run.model, run.loader(), layer, _numbers(args.channels), k=9, input_shape=run.input_shape)
-    return plot_top_patches(found, out, mean=run.mean, std=run.std, class_names=run.class_names)
-
-
-def _saliency(args, run, out):
-    from striate.visualize.saliency import plot_saliency
-
-    image, _ = run.image(args.image)
-    return plot_saliency(run.model, image, args.layer, out, mean=run.mean, std=run.std, class_names=run.class_names)
-
-
-def _confusion(args, run, out):
-    from striate.visualize.confusion import most_confused_pairs, plot_confusion
-
-    figures = run.evaluate()
-    names = run.class_names
-    for true, predicted, count in most_confused_pairs(figures["confusion"], args.count):
-        print(f"{count:6d}  {names[true]} predicted as {names[predicted]}")
-    return plot_confusion(figures["confusion"], names, out)
-
-
-def _top_losses(args, run, out):
-    from striate.visualize.confusion import plot_top_losses, top_losses
-
-    found = top_losses(run.model, run.loader(), k=args.count)
-    return plot_top_losses(found, out, mean=run.mean, std=run.std, class_names=run.class_names)
-
-
-DATA_PICTURES = {"feature-maps": _feature_maps, "top-patches": _top_patches,
-                 "saliency": _saliency, "confusion": _confusion, "top-losses": _top_losses}
-HANDLERS = {"curves": _curves, "monitors": _monitors, "filters": _filters, **dict.fromkeys(DATA_PICTURES, _needs_data)}
+    draw = {"curves": lambda: pictures.curves(run, out), "monitors": lambda: pictures.monitors(run, out),
+            "filters": lambda: pictures.filters(run, args.layer, out),
+            "feature-maps": lambda: pictures.feature_maps(run, args.image, layers, out),
+            "top-patches": lambda: pictures.top_patches(run, args.layer, _numbers(args.channels), out),
+            "saliency": lambda: pictures.saliency(run, args.image, args.layer, out),
+            "top-losses": lambda: pictures.top_losses(run, args.count, out)}
+    return draw[args.picture]()
 
 
 def run(args) -> int:
@@ -141,6 +74,6 @@ def run(args) -> int:
 
     read_meta(args.run_dir)  # a clear error for a missing or unfinished run, before any drawing
     out = Path(args.out) if args.out else Path(args.run_dir) / f"{args.picture}.png"
-    path = HANDLERS[args.picture](args, out)
+    path = _draw(args, out)
     print(f"wrote {path}")
     return 0

@@ -5,9 +5,10 @@ import sys
 from pathlib import Path
 
 from striate.errors import ConfigError
-from striate.train.config import Config, config_from_dict, load_recipe, parse_override, set_value, validate
+from striate.session.config import DEFAULT_RECIPE
+from striate.session.config import resolve_config as resolve
+from striate.train.config import Config, parse_override
 
-DEFAULT_RECIPE = "lenet5-mnist"
 
 
 def find_default_recipe() -> Path | None:
@@ -53,18 +54,8 @@ def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
     """The recipe (or the default one) with the flags applied and every setting checked (``validate``: a bad
     value is a ConfigError before anything is read or written); returns the config and the recipe's name."""
     path = Path(recipe) if recipe else find_default_recipe()
-    config = load_recipe(path) if path else config_from_dict({})
-    overrides = parse_overrides(extra)
-    keys = {key for key, _ in overrides}
-    if keys & {"model", "model.name"} and not any(k.startswith("model.args") for k in keys):
-        config.model.args = {}  # the recipe's arguments belong to the recipe's model
-    for key, value in overrides:
-        set_value(config, key, value)
-    if config.data.path and config.data.source in ("mnist5k", "digits"):
-        from striate.data.sources import infer_source
-
-        config.data.source = infer_source(config.data.path)
-    return validate(config), (path.stem if path else DEFAULT_RECIPE)
+    config, name = resolve(path, parse_overrides(extra))
+    return config, name if recipe else DEFAULT_RECIPE
 
 
 def refuse_overrides(args, takers: str = "") -> None:

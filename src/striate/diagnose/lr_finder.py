@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from striate.errors import ConfigError
-from striate.files import atomic_write_bytes
 
 
 @dataclass
@@ -134,15 +133,12 @@ def summarize_sweep(lrs: list[float], losses: list[float], smoothing: float, sto
     return LRFinderResult(lrs, losses, smoothed, lrs[lowest] / 10, lrs[lowest], steepest, stopped)
 
 
-def plot_lr_finder(result: LRFinderResult, path) -> None:
-    """Save the smoothed loss against the learning rate (log scale) as a PNG, marking the suggestion."""
-    import io
+def plot_lr_finder(result: LRFinderResult, path=None):
+    """The smoothed loss against the learning rate (log scale), marking the suggestion: written to
+    ``path`` as a PNG (its path returned), or without a path the matplotlib Figure (for a notebook)."""
+    from striate.tasks.pictures import blank_figure, finish_figure
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 4), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = blank_figure(6, 4, dpi=100)
     axes = figure.add_subplot()
     axes.plot(result.lrs, result.losses, color="0.8", linewidth=0.8, label="mini-batch loss")
     axes.plot(result.lrs, result.smoothed, color="C0", label="smoothed loss")
@@ -156,6 +152,4 @@ def plot_lr_finder(result: LRFinderResult, path) -> None:
     axes.set_title("learning-rate range test")
     axes.legend()
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
+    return finish_figure(figure, path, dpi=100, bbox_inches=None)

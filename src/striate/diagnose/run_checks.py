@@ -15,7 +15,10 @@ from striate.diagnose.gradcheck import gradient_check
 from striate.diagnose.layer_stats import activation_check, gradient_norm_check
 from striate.diagnose.report import CheckResult
 from striate.models import create_model
-from striate.session import Prepared, make_loader, prepare, resolve_device
+from striate.diagnose.lr_finder import find_lr
+from striate.session import Prepared, make_loader, prepare, resolve_device, seed_everything
+from striate.session.prepare import build_model
+from striate.train.optim import build_optimizer
 
 GRADCHECK_BATCH = 4  # finite differences cost two forward passes per entry: keep the batch small
 STATS_BATCH = 128
@@ -80,3 +83,14 @@ def run_checks(config, on_result: Callable | None = None) -> list[CheckResult]:
         for result in results:
             on_result(result)
     return results + model_checks(setup, on_result)
+
+
+def find_lr_for(config, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100):
+    """The learning-rate range test on ``config``'s model and training split (``striate lr-find`` and
+    ``striate.lr_find``): a fresh model, the recipe's optimizer, the rate swept from ``start_lr`` to ``end_lr``."""
+    device = resolve_device(config.run.device)
+    seed_everything(config.run.seed)
+    prepared = prepare(config)
+    model = build_model(config, prepared.model_args).to(device)
+    optimizer = build_optimizer(model, config.optim)
+    return find_lr(model, optimizer, make_loader(prepared, "train", config, device, train=True), start_lr, end_lr, steps)

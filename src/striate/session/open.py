@@ -112,10 +112,11 @@ class Run:
         return images[0], int(targets[0]) if targets[0].numel() == 1 else targets[0]
 
 
-def open_run(run_dir: str | Path, weights: str = "best", data_path: str | None = None, device="cpu") -> Run:
-    """Open the run in ``run_dir`` with its ``best`` or ``last`` weights; ``data_path``: evaluate and draw on
-    that data's test split instead of the run's own."""
-    if weights not in WEIGHT_FILES:
+def open_run(run_dir: str | Path, weights: str | None = "best", data_path: str | None = None, device="cpu") -> Run:
+    """Open the run in ``run_dir`` with its ``best`` or ``last`` weights (None: no model, for what reads only
+    the run's files, such as its curves); ``data_path``: evaluate and draw on that data's test split instead
+    of the run's own."""
+    if weights is not None and weights not in WEIGHT_FILES:
         raise RunError(f"unknown weights '{weights}'; expected one of {WEIGHT_FILES}")
     meta = read_meta(run_dir)
     paths = RunPaths(Path(run_dir))
@@ -124,7 +125,7 @@ def open_run(run_dir: str | Path, weights: str = "best", data_path: str | None =
     config = load_recipe(paths.config)
     meta["preprocess"] = load_arrays(run_dir, meta["preprocess"])  # the mean image / whitening matrix, if any
     task = task_kind(config.data.task).from_meta(config, meta)
-    model = load_model(paths, meta, weights, device)
+    model = load_model(paths, meta, weights, device) if weights is not None else None
     writer = writer_of(paths.root)
     if writer is None:
         remove_temporaries(paths.root)  # left by writes a kill interrupted; never a real file

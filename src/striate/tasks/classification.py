@@ -40,6 +40,7 @@ class ClassificationTask(Task):
     name, metric = "classification", "accuracy"
     figures = ("accuracy", "top5_error")
     higher = frozenset({"accuracy"})
+    loss_label = "cross-entropy loss"
 
     def __init__(self, num_classes: int, loss: str = "cross_entropy", label_smoothing: float = 0.0):
         self.num_classes, self.loss_name = num_classes, loss

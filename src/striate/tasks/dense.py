@@ -34,7 +34,7 @@ class KeypointTask(DenseTask):
 
     name, metric, model_kind, resizes, uses_source = "keypoints", "rmse", "classification", False, False
     figures = ("rmse", "point_error")
-    curve_figure, loss_label = ("rmse", "RMSE (px per coordinate)"), "masked MSE (scaled coordinates)"
+    curve_figure, loss_label = ("rmse", "RMSE (px per coordinate)", 1.0), "masked MSE (scaled coordinates)"
     picture_caption = "True points (green circles) and predicted points (red crosses)."
 
     def __init__(self, image_size: int, swap: list[int] | None = None):
@@ -109,7 +109,7 @@ class SegmentationTask(DenseTask):
     name, metric, model_kind, resizes, class_balance = "segmentation", "miou", "segmentation", False, True
     uses_source = False
     figures = ("miou", "pixel_accuracy")
-    curve_figure, loss_label = ("miou", "mean IoU"), "per-pixel cross-entropy"
+    curve_figure, loss_label = ("miou", "mean IoU", 1.0), "per-pixel cross-entropy"
     picture_caption = "Rows: the image, the true mask, the predicted mask (background left clear)."
     higher = frozenset({"miou", "pixel_accuracy"})
 
@@ -174,7 +174,7 @@ class AutoencoderTask(DenseTask):
 
     name, metric, model_kind = "autoencoder", "mse", "autoencoder"
     figures = ("mse", "psnr")
-    curve_figure, loss_label = ("psnr", "PSNR (dB)"), "reconstruction MSE"
+    curve_figure, loss_label = ("psnr", "PSNR (dB)", 1.0), "reconstruction MSE"
     picture_caption = "Originals above, their reconstructions below."
     higher = frozenset({"psnr"})
 

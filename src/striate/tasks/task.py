@@ -44,6 +44,10 @@ class Task:
     name, metric = "", "loss"
     figures: tuple[str, ...] = ()
     higher: frozenset = frozenset()
+    # the curve drawn beside the loss (key in metrics.jsonl, axis label, scale), the loss's label, the caption
+    # of the predictions picture
+    curve_figure: tuple[str, str, float] = ("accuracy", "accuracy (%)", 100.0)
+    loss_label, picture_caption = "loss", ""
     model_kind = "classification"  # the kind of registered model it trains (striate.models.list_models)
     resizes = True  # images are brought to data.input_size (dense tasks keep their native size)
     uses_source = True  # reads data.source (keypoints and segmentation read their own layouts)

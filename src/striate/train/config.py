@@ -34,7 +34,7 @@ class DataConfig:
     val_fraction: float = 0.1  # share of the training data held out for validation
     test_fraction: float = 0.1  # share held out for testing when the source has no test split
     split_seed: int = 0  # seed of the stratified splits (kept fixed across runs)
-    augment: list = field(default_factory=list)  # augmentations by name, e.g. [translate, {crop: {padding: 4}}]
+    augment: list = field(default_factory=lambda: ["translate"])  # augmentations by name, e.g. [translate, {crop: {padding: 4}}]
     normalize: str = "channel"  # channel | mean_image | pca_white | zca_white | none (fitted on the training split)
     whiten_epsilon: float = 0.1  # epsilon added to the eigenvalues for PCA/ZCA whitening (0..1 pixel units)
     skip_bad: bool = False  # skip (and count) unreadable image files instead of stopping before training
@@ -51,7 +51,7 @@ class DataConfig:
 @dataclass
 class OptimConfig:
     optimizer: str = "sgd"  # sgd | momentum | nesterov | adagrad | rmsprop | adam | adamw
-    lr: float = 0.05  # initial (peak, for onecycle) learning rate
+    lr: float = 0.02  # initial (peak, for onecycle) learning rate
     momentum: float = 0.9  # heavy-ball momentum of sgd, momentum and nesterov (0 for plain SGD)
     nesterov: bool = False  # Nesterov momentum (the same as optimizer: nesterov)
     betas: list = field(default_factory=lambda: [0.9, 0.999])  # Adam/AdamW moment decay rates
@@ -81,7 +81,7 @@ class OptimConfig:
     early_stop_patience: int = 0  # stop after this many epochs without improvement of optim.watch (0: off)
     watch: str = "val_accuracy"  # the figure best.safetensors, early stopping, plateau and compare watch (a task's default: its own, e.g. val_miou)
     batch_size: int = 64  # mini-batch size (the global batch under DDP)
-    epochs: int = 15  # passes over the training split
+    epochs: int = 20  # passes over the training split
 
 
 @dataclass
@@ -304,7 +304,7 @@ def validate(config: Config) -> Config:
     raise ConfigError naming the key, the value, the valid range and a good value. Returns ``config``.
 
     >>> validate(Config()).optim.lr
-    0.05
+    0.02
     """
     for section in SECTIONS:
         check_section(section, getattr(config, section))

@@ -46,7 +46,8 @@ class BarProgress(LineProgress):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.console = Console(file=self.stream)
+        # in a notebook, rich draws the bar as a live cell output (its Jupyter support); elsewhere on the stream
+        self.console = Console() if in_notebook() and self.stream is sys.stdout else Console(file=self.stream)
         self.steps_per_epoch = steps_per_epoch
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[figures]}"), TimeRemainingColumn(),
@@ -80,11 +81,18 @@ class SilentProgress(LineProgress):
         pass
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where the bar renders inline)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def make_progress(mode: str, epochs: int, steps_per_epoch: int, stream=None) -> LineProgress:
     """``auto`` picks the bar on a terminal and plain lines otherwise; ``bar``, ``lines`` and ``off`` force one."""
     stream = stream or sys.stdout
     if mode == "auto":
-        mode = "bar" if stream.isatty() else "lines"
+        mode = "bar" if stream.isatty() or (in_notebook() and stream is sys.stdout) else "lines"
     kinds = {"bar": BarProgress, "lines": LineProgress, "off": SilentProgress}
     if mode not in kinds:
         raise ConfigError(f"unknown run.progress '{mode}'; expected auto, bar, lines or off")

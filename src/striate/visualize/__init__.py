@@ -1,7 +1,8 @@
 """Seeing inside a network: curves, filters, feature maps, top activating patches, saliency,
 confusion matrices and top losses, classic image filters, layer monitor plots, and the HTML run
-report. Every ``plot_*`` function writes one PNG (matplotlib on the Agg backend, imported only
-when drawing) and returns its path.
+report. Every ``plot_*`` function draws one picture (matplotlib's Agg renderer, imported only
+when drawing): given a path it writes the PNG there and returns the path; without one it returns
+the matplotlib Figure, which a Jupyter notebook shows inline.
 
 >>> from striate.visualize import write_report, plot_filters   # doctest: +SKIP
 """

@@ -3,6 +3,7 @@ confused pairs, and the top losses (the images it got most wrong, with true and 
 
 >>> figures = evaluate(model, loader, num_classes)                        # doctest: +SKIP
 >>> plot_confusion(figures["confusion"], class_names, "confusion.png")    # doctest: +SKIP
+>>> plot_confusion(figures["confusion"], class_names)   # the Figure, for a notebook   # doctest: +SKIP
 >>> plot_top_losses(top_losses(model, loader), "losses.png", class_names=class_names)  # doctest: +SKIP
 """
 
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from striate.errors import DataError
-from striate.visualize.figure import grid_shape, hide_unused, new_figure, save_figure, show_image, to_display
+from striate.visualize.figure import finish_figure, grid_shape, hide_unused, new_figure, show_image, to_display
 
 
 def row_normalised(confusion) -> np.ndarray:
@@ -49,15 +50,16 @@ def _matrix(axis, values: np.ndarray, names: list[str], title: str, fmt: str) ->
                       color="white" if value > 0.6 * high else "black")
 
 
-def plot_confusion(confusion, class_names: list[str], path: str | Path) -> Path:
-    """Counts and row-normalised shares side by side (rows: true class, columns: predicted)."""
+def plot_confusion(confusion, class_names: list[str], path: str | Path | None = None):
+    """Counts and row-normalised shares side by side (rows: true class, columns: predicted); the PNG
+    written to ``path`` and its path returned, or without a path the matplotlib Figure."""
     counts = np.asarray(confusion, dtype=np.int64)
     side = 4.0 + 0.25 * len(class_names)
     figure, axes = new_figure(2, 1, width=2 * side + 1, height=side)
     _matrix(axes[0, 0], counts, class_names, f"counts ({counts.sum()} images)", "d")
     _matrix(axes[0, 1], row_normalised(counts), class_names, "row-normalised (recall on the diagonal)", ".2f")
     figure.tight_layout()
-    return save_figure(figure, path)
+    return finish_figure(figure, path)
 
 
 @dataclass
@@ -102,8 +104,9 @@ def _concat(first: TopLosses, second: TopLosses) -> TopLosses:
                        for name in TopLosses.__dataclass_fields__))
 
 
-def plot_top_losses(found: TopLosses, path: str | Path, mean=None, std=None, class_names=None) -> Path:
-    """A grid of the images, each titled 'true / predicted (probability) loss'."""
+def plot_top_losses(found: TopLosses, path: str | Path | None = None, mean=None, std=None, class_names=None):
+    """A grid of the images, each titled 'true / predicted (probability) loss'; the PNG's path, or
+    the Figure when ``path`` is None."""
     names = class_names or [str(i) for i in range(int(max(found.labels.max(), found.predictions.max())) + 1)]
     rows, columns = grid_shape(len(found.losses), max_columns=8)
     figure, axes = new_figure(columns, rows, width=1.7 * columns, height=2.3 * rows + 0.4)
@@ -114,4 +117,4 @@ def plot_top_losses(found: TopLosses, path: str | Path, mean=None, std=None, cla
     hide_unused(axes, len(found.losses))
     figure.suptitle("top losses: the images the model got most wrong", fontsize=10)
     figure.tight_layout()
-    return save_figure(figure, path)
+    return finish_figure(figure, path)

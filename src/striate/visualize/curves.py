@@ -10,7 +10,7 @@ from pathlib import Path
 
 from striate.errors import RunError
 from striate.session import RunPaths, read_history
-from striate.visualize.figure import new_figure, save_figure
+from striate.visualize.figure import finish_figure, new_figure
 
 # the run's per-step log (written by striate.train.logs): step, epoch, lr, loss
 STEP_FILE = "steps.csv"
@@ -54,11 +54,12 @@ def _plot_pair(axis, history: list[dict], key: str, label: str, scale: float = 1
     axis.legend(fontsize=8)
 
 
-def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict] | None = None,
+def plot_training_curves(history: list[dict], path: str | Path | None = None, steps: list[dict] | None = None,
                          figure: tuple[str, str, float] = ("accuracy", "accuracy (%)", 100.0),
-                         loss_label: str = "cross-entropy loss") -> Path:
+                         loss_label: str = "cross-entropy loss"):
     """Loss, accuracy (or a task's ``figure``: key, axis label, scale, as ``("miou", "mean IoU", 1.0)``) and
-    learning rate in three panels; returns ``path``.
+    learning rate in three panels; returns ``path`` once the PNG is written, or the matplotlib Figure
+    when ``path`` is None.
 
     ``history`` holds per-epoch dicts as ``fit`` returns them (``train_loss``, ``val_loss``,
     ``train_accuracy``, ``val_accuracy``, ``lr``); ``steps`` optional per-step ``{"step", "lr"}``.
@@ -86,4 +87,4 @@ def plot_training_curves(history: list[dict], path: str | Path, steps: list[dict
     lr_axis.set_ylabel("learning rate")
     lr_axis.grid(alpha=0.3)
     canvas.tight_layout()
-    return save_figure(canvas, path)
+    return finish_figure(canvas, path)

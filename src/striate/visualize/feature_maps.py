@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from striate.models import tap_outputs
-from striate.visualize.figure import grid_shape, pyplot, save_figure, show_image, tile_grid, to_display
+from striate.visualize.figure import blank_figure, finish_figure, grid_shape, show_image, tile_grid, to_display
 
 
 def default_layers(model: nn.Module) -> list[str]:
@@ -44,10 +44,11 @@ def _draw_vector(subfigure, name: str, values: torch.Tensor) -> None:
     subfigure.suptitle(f"{name}: {len(values)} units", fontsize=9)
 
 
-def plot_feature_maps(model: nn.Module, image: torch.Tensor, layers: list[str] | None, path: str | Path,
-                      display: torch.Tensor | None = None, max_channels: int = 64) -> Path:
+def plot_feature_maps(model: nn.Module, image: torch.Tensor, layers: list[str] | None = None,
+                      path: str | Path | None = None, display: torch.Tensor | None = None, max_channels: int = 64):
     """Draw the outputs of ``layers`` (default: the model's feature taps) for one normalised input
-    ``image`` (``C x H x W`` or ``1 x C x H x W``); ``display`` is the image to show beside them."""
+    ``image`` (``C x H x W`` or ``1 x C x H x W``); ``display`` is the image to show beside them.
+    Returns the PNG's ``path``, or the matplotlib Figure when ``path`` is None."""
     batch = image.unsqueeze(0) if image.ndim == 3 else image[:1]
     layers = layers or default_layers(model)
     was_training = model.training
@@ -57,8 +58,7 @@ def plot_feature_maps(model: nn.Module, image: torch.Tensor, layers: list[str] |
     finally:
         model.train(was_training)
     heights = [1.6] + [_panel_height(outputs[name][0], max_channels) for name in layers]
-    plt = pyplot()
-    figure = plt.figure(figsize=(10, sum(heights)), layout="constrained")
+    figure = blank_figure(10, sum(heights), layout="constrained")
     panels = figure.subfigures(len(heights), 1, height_ratios=heights)
     axis = panels[0].subplots()
     show_image(axis, to_display(display if display is not None else batch[0]), title="input")
@@ -68,7 +68,7 @@ def plot_feature_maps(model: nn.Module, image: torch.Tensor, layers: list[str] |
             _draw_maps(panel, name, output, max_channels)
         else:
             _draw_vector(panel, name, output.flatten())
-    return save_figure(figure, path)
+    return finish_figure(figure, path)
 
 
 def _panel_height(output: torch.Tensor, max_channels: int) -> float:

@@ -1,24 +1,44 @@
-"""What every picture shares: a headless matplotlib figure, an atomic PNG write, and
-turning tensors into displayable images.
+"""What every picture shares: a headless matplotlib figure, the one ending of every picture
+function (:func:`finish_figure`: with a path, a PNG written atomically and the path returned;
+without one, the figure itself for a notebook), and turning tensors into displayable images.
 
-matplotlib is imported inside the functions (``import striate`` stays light) and
-always with the Agg backend, so pictures are drawn without a display.
+The figure helpers (blank_figure, finish_figure, figure_png, save_figure, inline_figure_class)
+are defined once in striate.tasks.pictures, the lowest part that draws (striate.tasks and
+striate.diagnose may not import striate.visualize), and re-exported here.
+
+matplotlib is imported inside the functions (``import striate`` stays light). Figures are drawn
+by the Agg renderer on a canvas of their own, never registered with pyplot: drawing needs no
+display, switches no backend of the caller's (a notebook keeps its own), and leaves nothing open
+in pyplot. A figure returned to a notebook shows inline: it has a ``_repr_png_``.
+
+>>> plot_filters(model)                      # a Figure: Jupyter shows it inline   # doctest: +SKIP
+>>> plot_filters(model, path="filters.png")  # writes the PNG, returns its path    # doctest: +SKIP
 """
 
-import io
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from striate.files import atomic_write_bytes
+from striate.tasks.pictures import (  # re-exported (the pictures' one ending), hence __all__
+    DPI,
+    blank_figure,
+    figure_png,
+    finish_figure,
+    inline_figure_class,
+    save_figure,
+)
 
-DPI = 100
+__all__ = ["DPI", "blank_figure", "figure_png", "finish_figure", "grid_shape", "hide_unused", "inline_figure_class",
+           "new_figure", "pyplot", "save_figure", "show_image", "tile_grid", "to_display"]
+
+# plt.subplots arguments that shape the grid of axes rather than the figure
+_SUBPLOT_ARGS = ("sharex", "sharey", "subplot_kw", "gridspec_kw", "width_ratios", "height_ratios")
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
+    """matplotlib.pyplot switched to the Agg backend (no display needed). The pictures do not use it
+    (:func:`blank_figure` needs no backend); kept for callers that want pyplot itself."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -28,28 +48,12 @@ def pyplot():
 
 
 def new_figure(columns: int = 1, rows: int = 1, width: float = 6.0, height: float = 4.0, **kwargs):
-    """A figure with a ``rows x columns`` grid of axes (always a 2-D array of axes)."""
-    plt = pyplot()
-    figure, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False, **kwargs)
+    """A figure with a ``rows x columns`` grid of axes (always a 2-D array of axes); ``kwargs`` as
+    plt.subplots takes them (``sharex``, ``gridspec_kw``... shape the grid, the rest the figure)."""
+    grid = {key: kwargs.pop(key) for key in _SUBPLOT_ARGS if key in kwargs}
+    figure = blank_figure(width, height, **kwargs)
+    axes = figure.subplots(rows, columns, squeeze=False, **grid)
     return figure, axes
-
-
-def figure_png(figure) -> bytes:
-    """The figure as PNG bytes; the figure is closed."""
-    plt = pyplot()
-    buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    finally:
-        plt.close(figure)
-    return buffer.getvalue()
-
-
-def save_figure(figure, path: str | Path) -> Path:
-    """Write the figure as a PNG file atomically (a crash leaves no half-written file) and close it."""
-    path = Path(path)
-    atomic_write_bytes(path, figure_png(figure))
-    return path
 
 
 def grid_shape(count: int, max_columns: int = 16) -> tuple[int, int]:

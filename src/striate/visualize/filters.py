@@ -4,6 +4,7 @@ AlexNet paper shows its 96 first-layer kernels; a deeper layer as a grid of outp
 
 >>> plot_filters(model, "filters.png")                            # doctest: +SKIP
 >>> plot_filters(model, "conv2.png", layer="features.conv2")      # doctest: +SKIP
+>>> plot_filters(model)            # the Figure, for a notebook    # doctest: +SKIP
 """
 
 from pathlib import Path
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from striate.errors import ModelError, did_you_mean
-from striate.visualize.figure import grid_shape, new_figure, save_figure, show_image, tile_grid
+from striate.visualize.figure import finish_figure, grid_shape, new_figure, show_image, tile_grid
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
@@ -90,13 +91,14 @@ def _plot_per_input(name: str, conv: nn.Conv2d, max_filters: int, max_inputs: in
     return figure
 
 
-def plot_filters(model: nn.Module, path: str | Path, layer: str | None = None, max_filters: int = 96,
-                 max_inputs: int = 16) -> Path:
+def plot_filters(model: nn.Module, path: str | Path | None = None, layer: str | None = None, max_filters: int = 96,
+                 max_inputs: int = 16):
     """Draw a convolution's kernels; the first layer (1 or 3 input channels) as a tile grid,
-    any other as output x input channels. Returns ``path``."""
+    any other as output x input channels. Returns ``path`` once the PNG is written, or the
+    matplotlib Figure when ``path`` is None."""
     name, conv = find_conv(model, layer)
     if conv.in_channels in (1, 3):  # the input layer: each kernel is an image patch
         figure = _plot_first_layer(name, conv, max_filters)
     else:
         figure = _plot_per_input(name, conv, min(max_filters, 32), max_inputs)
-    return save_figure(figure, path)
+    return finish_figure(figure, path)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from striate.errors import ConfigError
-from striate.visualize.figure import new_figure, save_figure, show_image, to_display
+from striate.visualize.figure import finish_figure, new_figure, show_image, to_display
 
 
 def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -122,10 +122,10 @@ def classic_responses(image: torch.Tensor, sigma: float = 2.0) -> list[tuple[str
             (f"Laplacian of Gaussian σ={sigma:g}", convolve(image, laplacian_of_gaussian(sigma)))]
 
 
-def plot_image_filters(image: torch.Tensor, path: str | Path, sigma: float = 2.0, orientations: int = 4,
-                       wavelengths=(4.0, 8.0)) -> Path:
+def plot_image_filters(image: torch.Tensor, path: str | Path | None = None, sigma: float = 2.0,
+                       orientations: int = 4, wavelengths=(4.0, 8.0)):
     """The classic filters and a Gabor bank (kernels and responses) applied to a grey image
-    (``H x W`` or ``1 x H x W`` in 0..1)."""
+    (``H x W`` or ``1 x H x W`` in 0..1); the PNG's path, or the Figure when ``path`` is None."""
     grey = image[0] if image.ndim == 3 else image
     classic = classic_responses(grey.to(torch.float64), sigma)
     bank = gabor_bank(orientations, wavelengths)
@@ -148,4 +148,4 @@ def plot_image_filters(image: torch.Tensor, path: str | Path, sigma: float = 2.0
         for axis in axes[2 + 2 * scale : 4 + 2 * scale, len(entries):].flat:
             axis.axis("off")
     figure.tight_layout()
-    return save_figure(figure, path)
+    return finish_figure(figure, path)

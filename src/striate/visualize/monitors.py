@@ -8,12 +8,13 @@ the picture is skipped.
 
 >>> table = monitor_series(read_metrics("runs/lenet5-mnist"))   # doctest: +SKIP
 >>> if table: plot_monitors(table, "monitors.png")              # doctest: +SKIP
+>>> plot_monitors(table)          # the Figure, for a notebook   # doctest: +SKIP
 """
 
 import math
 from pathlib import Path
 
-from striate.visualize.figure import new_figure, save_figure
+from striate.visualize.figure import finish_figure, new_figure
 
 NESTED_KEYS = ("monitors", "monitor")
 FLAT_PREFIX = "monitor/"
@@ -49,8 +50,9 @@ def monitor_series(history: list[dict]) -> dict[str, dict[str, list[tuple[int, f
     return table
 
 
-def plot_monitors(table: dict, path: str | Path) -> Path:
-    """One panel per statistic, one line per layer, against the epoch."""
+def plot_monitors(table: dict, path: str | Path | None = None):
+    """One panel per statistic, one line per layer, against the epoch; the PNG's path, or the
+    Figure when ``path`` is None."""
     from matplotlib.ticker import MaxNLocator
 
     stats = sorted(table)
@@ -71,4 +73,4 @@ def plot_monitors(table: dict, path: str | Path) -> Path:
     for axis in axes.flat[len(stats):]:
         axis.axis("off")
     figure.tight_layout()
-    return save_figure(figure, path)
+    return finish_figure(figure, path)

@@ -14,7 +14,7 @@ from torch import nn
 
 from striate.errors import ModelError, did_you_mean
 from striate.models import tap_outputs
-from striate.visualize.figure import new_figure, save_figure, show_image, to_display
+from striate.visualize.figure import finish_figure, new_figure, show_image, to_display
 
 
 def _single(image: torch.Tensor) -> torch.Tensor:
@@ -80,10 +80,10 @@ def default_cam_layer(model: nn.Module, image: torch.Tensor) -> str:
     return spatial[-1]
 
 
-def plot_saliency(model: nn.Module, image: torch.Tensor, layer: str | None, path: str | Path, mean=None, std=None,
-                  class_names: list[str] | None = None, target: int | None = None) -> Path:
+def plot_saliency(model: nn.Module, image: torch.Tensor, layer: str | None = None, path: str | Path | None = None,
+                  mean=None, std=None, class_names: list[str] | None = None, target: int | None = None):
     """Image, gradient saliency and Grad-CAM of ``layer`` (default: :func:`default_cam_layer`)
-    side by side, the maps overlaid."""
+    side by side, the maps overlaid; the PNG's path, or the Figure when ``path`` is None."""
     layer = layer or default_cam_layer(model, image)
     saliency, used = gradient_saliency(model, image, target)
     cam, _ = grad_cam(model, image, layer, used)
@@ -97,4 +97,4 @@ def plot_saliency(model: nn.Module, image: torch.Tensor, layer: str | None, path
     show_image(axes[0, 2], shown, title=f"Grad-CAM on {layer}")
     axes[0, 2].imshow(cam.numpy(), cmap="jet", alpha=0.45, interpolation="bilinear")
     figure.tight_layout()
-    return save_figure(figure, path)
+    return finish_figure(figure, path)

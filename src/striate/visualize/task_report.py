@@ -21,7 +21,7 @@ def overview(context) -> h.Section:
 
 def curves(context) -> h.Section:
     task = context.run.task
-    figure, loss_label = (*task.curve_figure, 1.0), task.loss_label
+    figure, loss_label = task.curve_figure, task.loss_label
     png = context.picture("curves", plot_training_curves, context.history, steps=context.steps or None,
                           figure=figure, loss_label=loss_label)
     return h.Section("curves", "Training curves", [h.image_tag(png, "training curves", f"Loss and {figure[1]} per "

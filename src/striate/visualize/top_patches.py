@@ -19,7 +19,7 @@ from torch import nn
 
 from striate.errors import ModelError
 from striate.models import tap_outputs
-from striate.visualize.figure import grid_shape, pyplot, save_figure, show_image, to_display
+from striate.visualize.figure import blank_figure, finish_figure, grid_shape, show_image, to_display
 from striate.visualize.receptive import receptive_field, window
 
 
@@ -130,13 +130,13 @@ def patch_display(patch: torch.Tensor, mean=None, std=None) -> np.ndarray:
     return image
 
 
-def plot_top_patches(found: TopPatches, path: str | Path, mean=None, std=None, class_names=None) -> Path:
-    """One 3x3 (for k=9) block of patches per channel, strongest first, each labelled with its value."""
+def plot_top_patches(found: TopPatches, path: str | Path | None = None, mean=None, std=None, class_names=None):
+    """One 3x3 (for k=9) block of patches per channel, strongest first, each labelled with its value;
+    the PNG's path, or the Figure when ``path`` is None."""
     count = len(found.channels)
     rows, columns = grid_shape(count, max_columns=4)
     side = max(1, int(round(found.values.shape[1] ** 0.5 + 0.49)))
-    plt = pyplot()
-    figure = plt.figure(figsize=(3.2 * columns, 3.5 * rows), layout="constrained")
+    figure = blank_figure(3.2 * columns, 3.5 * rows, layout="constrained")
     panels = figure.subfigures(rows, columns, squeeze=False)
     for panel, (row_index, channel) in zip(panels.flat, enumerate(found.channels)):
         axes = panel.subplots(side, side, squeeze=False)
@@ -154,4 +154,4 @@ def plot_top_patches(found: TopPatches, path: str | Path, mean=None, std=None, c
     size = found.receptive_field[0]
     figure.suptitle(f"{found.layer}: top {found.values.shape[1]} patches per channel "
                     f"(receptive field {size}x{size})", fontsize=11)
-    return save_figure(figure, path)
+    return finish_figure(figure, path)
