@@ -20,7 +20,7 @@ import torch
 
 def tiny_run(folder: Path) -> Path:
     from striate.session import train_run
-    from striate.train.config import Config
+    from striate.training.config import Config
 
     config = Config()
     config.model.name, config.model.args = "mlp", {"hidden": [32]}

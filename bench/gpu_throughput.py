@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from striate.train.loop import StepOptions, train_step
+from striate.training.loop import StepOptions, train_step
 
 HERE = Path(__file__).resolve().parent
 

@@ -22,12 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from striate.models import create_model
-from striate.train.config import OptimConfig
-from striate.train.logs import RunLog
-from striate.train.loop import LoopState, StepOptions, train_epoch
-from striate.train.losses import build_loss
-from striate.train.optim import build_optimizer
-from striate.train.schedules import build_schedule
+from striate.training.config import OptimConfig
+from striate.training.logs import RunLog
+from striate.training.loop import LoopState, StepOptions, train_epoch
+from striate.training.losses import build_loss
+from striate.training.optim import build_optimizer
+from striate.training.schedules import build_schedule
 
 
 def make_batches(count: int, batch_size: int, data: str | None) -> list[tuple[torch.Tensor, torch.Tensor]]:

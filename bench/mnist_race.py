@@ -30,7 +30,7 @@ TARGET = 0.99
 
 def run_striate(data: str, recipe: str, quick: bool) -> dict:
     from striate.session import train_run
-    from striate.train.config import load_recipe
+    from striate.training.config import load_recipe
 
     config = load_recipe(recipe)
     config.data.source, config.data.path = "idx", data

@@ -16,10 +16,10 @@ import torch
 
 from striate.models import create_model
 from striate.session import make_loader, prepare, resolve_device
-from striate.train.config import Config
-from striate.train.layer_monitor import LayerMonitor
-from striate.train.loop import train_epoch
-from striate.train.optim import build_optimizer
+from striate.training.config import Config
+from striate.training.layer_monitor import LayerMonitor
+from striate.training.loop import train_epoch
+from striate.training.optim import build_optimizer
 
 
 def make_config(quick: bool) -> Config:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_figures  # noqa: E402
 
 from striate.session import prepare  # noqa: E402
-from striate.train.config import Config  # noqa: E402
+from striate.training.config import Config  # noqa: E402
 from striate.transfer.data import eval_loader  # noqa: E402
 from striate.transfer.linear import FORMULATIONS, fit_linear  # noqa: E402
 

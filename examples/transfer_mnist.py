@@ -15,7 +15,7 @@ import time
 
 from striate.cli.common import print_table
 from striate.session import train_run
-from striate.train.config import Config
+from striate.training.config import Config
 from striate.transfer.compare import TABLE_HEADERS, compare_strategies, format_rows, markdown_table
 from striate.transfer.data import target_config
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from striate.train.config import Config
+from striate.training.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("STRIATE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -30,9 +30,9 @@ _LAZY = {
     "train": "striate.api", "open_run": "striate.api", "Run": "striate.api", "summary": "striate.api",
     "check": "striate.api", "lr_find": "striate.api", "compare": "striate.api",
     "create_model": "striate.models", "list_models": "striate.models", "register_model": "striate.models",
-    "Config": "striate.train.config", "load_recipe": "striate.train.config",
+    "Config": "striate.training.config", "load_recipe": "striate.training.config",
     "list_sources": "striate.data", "register_source": "striate.data",
-    "ClassificationTask": "striate.tasks", "FineTunePlan": "striate.train.plan",
+    "ClassificationTask": "striate.tasks", "FineTunePlan": "striate.training.plan",
     "finetune": "striate.api",
 }
 

@@ -29,7 +29,7 @@ from striate.session import Start, prepare, train_run
 from striate.session import open_run as open_session_run
 from striate.session.config import resolve_config
 from striate.session.open import Run as SessionRun
-from striate.train.plan import FineTunePlan, TrainingPlan
+from striate.training.plan import FineTunePlan, TrainingPlan
 from striate.transfer.codes import resolve_layer
 from striate.transfer.data import split_codes, splits_for_run, target_config
 from striate.transfer.finetune import finetune_run

@@ -8,7 +8,7 @@ from PIL import Image
 from striate.cli.main import main
 from striate.errors import DataError
 from striate.tasks import ClassificationTask
-from striate.train.config import Config
+from striate.training.config import Config
 
 # a fast run, should a bad setting wrongly be accepted
 FAST = ["--data.source", "digits", "--model", "mlp", "--model.args", "{hidden: [8]}", "--data.input_size", "8",

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from striate.cli.main import main
-from striate.train.config import config_to_dict
+from striate.training.config import config_to_dict
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import json
 
 import torch
 
-from striate.train.layer_monitor import LayerMonitor
+from striate.training.layer_monitor import LayerMonitor
 from striate.tasks import ClassificationTask
-from striate.train.loop import evaluate, train_epoch
+from striate.training.loop import evaluate, train_epoch
 
 
 def _digits_loader():

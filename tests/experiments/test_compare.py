@@ -9,7 +9,7 @@ from striate.experiments import compare, parse_variation
 from striate.experiments.plan import config_hash
 from striate.experiments.table import reach_target
 from striate.tasks import ClassificationTask, KeypointTask
-from striate.train.config import config_from_dict
+from striate.training.config import config_from_dict
 
 pytestmark = pytest.mark.slow  # trains a handful of one-epoch runs (a few seconds in all)
 

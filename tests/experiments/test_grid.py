@@ -4,7 +4,7 @@ import pytest
 
 from striate.errors import ConfigError
 from striate.experiments.grid import make_arms, parse_variation, split_top_level
-from striate.train.config import Config
+from striate.training.config import Config
 
 
 def test_values_are_typed_like_recipe_flags():

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 def browser_run(tmp_path_factory) -> Path:
     """LeNet-5 after one short epoch on part of the built-in MNIST subset: real conv feature maps."""
     from striate.session import train_run
-    from striate.train.config import Config
+    from striate.training.config import Config
 
     config = Config()
     config.data.test_fraction, config.data.val_fraction = 0.6, 0.1  # 1,500 training images keep it quick

@@ -12,7 +12,7 @@ import pytest
 from striate.cli.main import main
 from striate.session import open_run, prepare, train_run
 from striate.tasks.synthetic import make_keypoint_dots, make_mnist_canvas
-from striate.train.config import load_recipe
+from striate.training.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,8 +14,8 @@ from safetensors.torch import save as save_bytes
 from striate.cli.main import main
 from striate.errors import RunError
 from striate.session import read_meta
-from striate.train import checkpoint as checkpoint_module
-from striate.train.checkpoint import CHECKPOINT_KEY, load_checkpoint, load_weights
+from striate.training import checkpoint as checkpoint_module
+from striate.training.checkpoint import CHECKPOINT_KEY, load_checkpoint, load_weights
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from striate.cli.main import main
 from striate.errors import RunError
 from striate.session import resume_run, train_run
 from striate.session.lock import RunLock, writer_of
-from striate.train.checkpoint import load_checkpoint, load_weights
+from striate.training.checkpoint import load_checkpoint, load_weights
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

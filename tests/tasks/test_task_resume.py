@@ -11,8 +11,8 @@ from striate.errors import ConfigError, TrainingDivergedError
 from striate.session import resume_run
 from striate.session import train_run
 from striate.tasks.synthetic import make_keypoint_dots, make_mnist_canvas
-from striate.train.checkpoint import load_checkpoint, load_weights
-from striate.train.config import config_from_dict
+from striate.training.checkpoint import load_checkpoint, load_weights
+from striate.training.config import config_from_dict
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from striate.models import create_model
 from striate.session import Start, train_run
 from striate.tasks import ClassificationTask
 from striate.session import prepare
-from striate.train.freeze import trainable_parameters
-from striate.train.plan import FineTunePlan
-from striate.train.freeze import body_stages, copy_bottom_stages, layer_range, param_groups
+from striate.training.freeze import trainable_parameters
+from striate.training.plan import FineTunePlan
+from striate.training.freeze import body_stages, copy_bottom_stages, layer_range, param_groups
 from striate.transfer.source import load_source_model, load_weights_file
 
 
@@ -72,7 +72,7 @@ def test_unfreezing_later_trains_the_frozen_layers_and_body_lr_is_scaled(prepare
 
 
 def test_frozen_batch_norm_keeps_its_statistics():
-    from striate.train.freeze import freeze_stages
+    from striate.training.freeze import freeze_stages
 
     model = create_model("resnet20", num_classes=3, in_channels=1)
     freeze_stages(model, 1)
@@ -93,7 +93,7 @@ def test_layer_ranges_and_stages():
     with pytest.raises(ConfigError, match="conv9"):
         layer_range(model, "conv1..conv9")
     with pytest.raises(ConfigError, match="stages"):
-        from striate.train.freeze import freeze_stages
+        from striate.training.freeze import freeze_stages
 
         freeze_stages(model, 9)
     target = create_model("lenet5")
@@ -124,7 +124,7 @@ def test_torchvision_layout_state_dict_loads(tmp_path):
 def test_striate_weights_file_and_run_load(tiny_run, tmp_path):
     model, meta = load_source_model(tiny_run)
     assert meta["model"]["name"] == "mlp" and model.training
-    from striate.train.checkpoint import save_weights
+    from striate.training.checkpoint import save_weights
 
     save_weights(tmp_path / "w.safetensors", model.state_dict())
     again, none = load_source_model(tmp_path / "w.safetensors", "mlp", {"hidden": [32], "input_size": 8})

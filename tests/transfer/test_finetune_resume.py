@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from striate.train.checkpoint import load_checkpoint, load_weights
+from striate.training.checkpoint import load_checkpoint, load_weights
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 TIMES = ("seconds", "images_per_second")

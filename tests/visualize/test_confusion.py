@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from visualize_helpers import decode_png
 
-from striate.train.loop import evaluate
+from striate.training.loop import evaluate
 from striate.visualize.confusion import most_confused_pairs, plot_confusion, plot_top_losses, row_normalised, top_losses
 from striate.session import open_run
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from torch import nn
 
 from striate.models import Classifier, list_models, register_model
-from striate.train.config import Config
+from striate.training.config import Config
 
 MODEL_NAME = "test_tiny_cnn"  # registered by the tiny_cnn_registered fixture (conftest.py)
 

@@ -56,7 +56,7 @@ def _config(args):
     from pathlib import Path
 
     from striate.cli.common import parse_overrides, resolve_config
-    from striate.train.config import set_value
+    from striate.training.config import set_value
     from striate.transfer.data import target_config
 
     classes = parse_classes(args.classes)

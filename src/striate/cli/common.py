@@ -7,7 +7,7 @@ from pathlib import Path
 from striate.errors import ConfigError
 from striate.session.config import DEFAULT_RECIPE
 from striate.session.config import resolve_config as resolve
-from striate.train.config import Config, parse_override
+from striate.training.config import Config, parse_override
 
 
 

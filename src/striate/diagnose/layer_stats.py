@@ -15,7 +15,7 @@ from torch import nn
 
 from striate.diagnose.report import FAIL, PASS, WARN, CheckResult, worst
 from striate.models.base import run_with_hooks
-from striate.train.layer_monitor import (DEAD_FAIL, DEAD_WARN, GRAD_FAIL, GRAD_WARN, RELUS, SKIPPED, STD_FAIL, STD_WARN,
+from striate.training.layer_monitor import (DEAD_FAIL, DEAD_WARN, GRAD_FAIL, GRAD_WARN, RELUS, SKIPPED, STD_FAIL, STD_WARN,
                                         dead_share, watched_layers)
 
 def dead_fraction(output: torch.Tensor) -> float:

@@ -1,6 +1,6 @@
 """Run every check for a recipe: the data, a fresh model, and the table's rows in order.
 
->>> from striate.train.config import load_recipe
+>>> from striate.training.config import load_recipe
 >>> results = run_checks(load_recipe("recipes/lenet5-mnist.yaml"))   # doctest: +SKIP
 """
 
@@ -18,7 +18,7 @@ from striate.models import create_model
 from striate.diagnose.lr_finder import find_lr
 from striate.session import Prepared, make_loader, prepare, resolve_device, seed_everything
 from striate.session.prepare import build_model
-from striate.train.optim import build_optimizer
+from striate.training.optim import build_optimizer
 
 GRADCHECK_BATCH = 4  # finite differences cost two forward passes per entry: keep the batch small
 STATS_BATCH = 128

@@ -22,8 +22,8 @@ from striate.experiments.plan import plan_runs, run_plan
 from striate.experiments.table import csv_table, markdown_table, summarise, text_rows
 from striate.files import atomic_write_bytes, atomic_write_json
 from striate.tasks import task_kind
-from striate.train.config import Config
-from striate.train.watch import Watch
+from striate.training.config import Config
+from striate.training.watch import Watch
 
 
 def compare(config: Config, variations: list[Variation], seeds: int = 3, folder: str | Path = "runs/compare",

@@ -18,7 +18,7 @@ import itertools
 from dataclasses import dataclass
 
 from striate.errors import ConfigError
-from striate.train.config import Config, parse_override, resolve_key, set_value
+from striate.training.config import Config, parse_override, resolve_key, set_value
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from striate.errors import ConfigError, RunError, TrainingDivergedError
 from striate.experiments.grid import Arm
 from striate.files import atomic_write_json
 from striate.session import RunPaths, read_history, read_summary, resume_run, train_run
-from striate.train.config import Config, config_to_dict
+from striate.training.config import Config, config_to_dict
 
 FAILED_FILE = "failed.json"
 # keys that do not change what is trained: left out of the run's identity

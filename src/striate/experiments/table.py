@@ -15,7 +15,7 @@ import io
 import math
 import statistics
 
-from striate.train.watch import Watch
+from striate.training.watch import Watch
 
 ACCURACY_FIGURES = ("final_val_accuracy", "best_val_accuracy", "test_accuracy", "final_train_accuracy",
                     "train_eval_accuracy", "train_test_gap")

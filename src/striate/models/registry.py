@@ -37,7 +37,11 @@ def register_model(name: str | None = None, task: str = "classification"):
 
 
 def list_models(task: str | None = None) -> list[str]:
-    """The registered model names, sorted; with ``task``, only the models of that task."""
+    """The registered model names, sorted; with ``task``, only the models of that task.
+
+    >>> "lenet5" in list_models(), "fcn8s" in list_models("segmentation")
+    (True, True)
+    """
     return sorted(name for name in _BUILDERS if task is None or _TASKS[name] == task)
 
 

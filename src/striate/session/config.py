@@ -12,9 +12,9 @@ from pathlib import Path
 
 from striate.data.sources import infer_source
 from striate.errors import ConfigError
-from striate.train.config import Config, config_from_dict, load_recipe, set_value, validate
+from striate.training.config import Config, config_from_dict, load_recipe, set_value, validate
 
-DEFAULT_RECIPE = "lenet5-mnist"  # Config() holds its settings (tests/train/test_config.py checks it)
+DEFAULT_RECIPE = "lenet5-mnist"  # Config() holds its settings (tests/training/test_config.py checks it)
 BUILT_IN_SOURCES = ("mnist5k", "digits")
 
 

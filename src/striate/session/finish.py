@@ -7,8 +7,8 @@ picture, and summary.json / summary.txt written by one writer.
 
 from striate.session.prepare import Prepared, make_loader
 from striate.session.rundir import RunPaths, read_history, write_summary
-from striate.train.checkpoint import load_weights
-from striate.train.loop import evaluate
+from striate.training.checkpoint import load_weights
+from striate.training.loop import evaluate
 
 
 def finish(paths: RunPaths, model, prepared: Prepared, config, device, best: dict) -> dict:

@@ -25,9 +25,9 @@ from striate.session.lock import writer_of
 from striate.session.prepare import EVAL_BATCH, Prepared, read_data, to_input_size
 from striate.session.rundir import WEIGHT_FILES, RunPaths, read_history, read_meta, read_summary
 from striate.tasks import Task, task_kind
-from striate.train.checkpoint import load_weights
-from striate.train.config import Config, load_recipe
-from striate.train.loop import evaluate
+from striate.training.checkpoint import load_weights
+from striate.training.config import Config, load_recipe
+from striate.training.loop import evaluate
 
 
 @dataclass

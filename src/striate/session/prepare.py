@@ -23,7 +23,7 @@ from striate.layers import init_weights
 from striate.models import create_model, list_models, model_task
 from striate.models.spec import is_spec_path, read_spec
 from striate.tasks import Task, TaskData, task_kind
-from striate.train.watch import Watch
+from striate.training.watch import Watch
 
 EVAL_BATCH = 256  # batch size of evaluation loaders (figures do not depend on it)
 

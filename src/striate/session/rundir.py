@@ -27,7 +27,7 @@ import yaml
 from striate.data.preprocess import ARRAYS_FILE, NORMALIZE_METHODS, split_arrays
 from striate.errors import RunError, clip, short
 from striate.files import atomic_write_bytes, atomic_write_json
-from striate.train.config import config_to_dict
+from striate.training.config import config_to_dict
 
 WEIGHT_FILES = ("best", "last")
 MAX_META_BYTES = 10 * 1024**2  # model.json (and summary.json): a few kB in a real run

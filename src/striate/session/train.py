@@ -3,7 +3,7 @@
 
 It prepares the data and the model (striate.session.prepare), creates the run directory and writes what
 describes the run (config.yaml, model.json), trains through the engine (checkpoints, exact resume, logs,
-progress, the divergence message; striate.train.engine), and finishes (striate.session.finish).
+progress, the divergence message; striate.training.engine), and finishes (striate.session.finish).
 
 >>> result = train_run(load_recipe("recipes/lenet5-mnist.yaml"))   # doctest: +SKIP
 >>> result["summary"]["test_accuracy"]                            # doctest: +SKIP
@@ -26,11 +26,11 @@ from striate.session.finish import finish
 from striate.session.lock import RunLock
 from striate.session.prepare import Prepared, build_model, make_loader, prepare, resolve_device, seed_everything
 from striate.session.rundir import RunPaths, new_run_dir, read_meta, write_run_files
-from striate.train.config import Config, load_recipe, validate
-from striate.train.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
-from striate.train.engine import check_training, last_good, prepare_model, run_training
-from striate.train.layer_monitor import LayerMonitor
-from striate.train.plan import FineTunePlan, TrainingPlan
+from striate.training.config import Config, load_recipe, validate
+from striate.training.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
+from striate.training.engine import check_training, last_good, prepare_model, run_training
+from striate.training.layer_monitor import LayerMonitor
+from striate.training.plan import FineTunePlan, TrainingPlan
 from striate.version import __version__
 
 CROSSVAL_FIGURES = ("best_val", "test", "final_train")  # of the task's metric: best_val_accuracy, ...

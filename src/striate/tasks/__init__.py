@@ -1,7 +1,7 @@
 """Tasks: classification, keypoint regression, semantic segmentation, autoencoders.
 
 A recipe's ``data.task`` picks the task; the task supplies its data reading, targets, loss, meter and
-figures, and the one training loop (striate.train.loop) and the one run session (striate.session) do the
+figures, and the one training loop (striate.training.loop) and the one run session (striate.session) do the
 rest. See docs/beyond-classification.md.
 """
 

@@ -11,9 +11,9 @@ from striate.data.sources import load_source, make_splits, select_classes
 from striate.data.fileset import prepare_streaming, streaming_loader
 from striate.errors import ConfigError, DataError
 from striate.tasks.task import Task, TaskData
-from striate.train.config import short_repr
-from striate.train.losses import build_loss
-from striate.train.metrics import AccuracyMeter, ClassificationMeter
+from striate.training.config import short_repr
+from striate.training.losses import build_loss
+from striate.training.metrics import AccuracyMeter, ClassificationMeter
 
 
 def source_options(data) -> dict:
@@ -37,6 +37,14 @@ def check_classes(data, splits: dict, names: list[str]) -> None:
 
 
 class ClassificationTask(Task):
+    """Labels as targets; softmax (or hinge, MSE, BCE) loss; accuracy, top-5 error, per-class accuracy and
+    confusion counts as figures.
+
+    >>> task = ClassificationTask(num_classes=3)
+    >>> task.describe({"accuracy": 0.5})
+    'accuracy 50.00%'
+    """
+
     name, metric = "classification", "accuracy"
     figures = ("accuracy", "top5_error")
     higher = frozenset({"accuracy"})

@@ -8,7 +8,7 @@ tensor(0.2500)
 import torch
 import torch.nn.functional as F
 
-from striate.train.losses import masked_mse  # the training engine's: MSE over the present (non-NaN) targets
+from striate.training.losses import masked_mse  # the training engine's: MSE over the present (non-NaN) targets
 
 __all__ = ["masked_mse", "pixel_cross_entropy", "reconstruction_mse"]
 

@@ -21,7 +21,7 @@ import torch
 from striate.data.geometry import fit_to_size
 from striate.errors import ConfigError, DataError
 from striate.tasks.loader import TaskLoader
-from striate.train.watch import Watch
+from striate.training.watch import Watch
 
 
 @dataclass

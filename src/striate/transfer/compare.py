@@ -17,8 +17,8 @@ import time
 
 from striate.models import create_model
 from striate.session import Start, load_run_model, prepare, resolve_device, seed_everything, train_run
-from striate.train.freeze import body_stages, copy_bottom_stages, trainable_parameters
-from striate.train.plan import TrainingPlan
+from striate.training.freeze import body_stages, copy_bottom_stages, trainable_parameters
+from striate.training.plan import TrainingPlan
 from striate.transfer.codes import resolve_layer
 from striate.transfer.data import split_codes
 from striate.transfer.finetune import new_head

@@ -14,7 +14,7 @@ from striate.files import atomic_write_bytes
 from striate.session import RunPaths, resolve_device
 from striate.session.prepare import read_data, to_input_size
 from striate.tasks import ClassificationTask
-from striate.train.config import load_recipe
+from striate.training.config import load_recipe
 from striate.transfer.codes import extract_codes
 
 CODES_BATCH = 256

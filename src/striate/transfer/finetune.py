@@ -1,6 +1,6 @@
 """Fine-tuning: a source network with a new head for the new classes, the bottom frozen, the body
 optionally on a smaller learning rate than the head, everything optionally un-frozen later (the plan:
-striate.train.plan.FineTunePlan). The fine-tune is an ordinary run of the session: checkpoints, exact
+striate.training.plan.FineTunePlan). The fine-tune is an ordinary run of the session: checkpoints, exact
 ``striate train --resume``, logs, progress and the divergence message come with it.
 
 Yosinski et al. 2014 ("How transferable are features in deep neural networks?") measure exactly
@@ -14,8 +14,8 @@ from torch import nn
 
 from striate.session import Start, prepare, resolve_device, seed_everything, train_run
 from striate.session.prepare import model_arguments
-from striate.train.freeze import trainable_parameters
-from striate.train.plan import FineTunePlan
+from striate.training.freeze import trainable_parameters
+from striate.training.plan import FineTunePlan
 from striate.transfer.source import load_source_model
 
 __all__ = ["FineTunePlan", "finetune_run", "new_head"]

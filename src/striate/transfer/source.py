@@ -14,7 +14,7 @@ from striate.errors import ConfigError, ModelError, RunError
 from striate.models import create_model
 from striate.models.convert import map_state_dict
 from striate.session import load_run_model
-from striate.train.checkpoint import load_weights
+from striate.training.checkpoint import load_weights
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:

@@ -12,7 +12,7 @@ from striate.errors import RunError
 from striate.session import RunPaths, read_history
 from striate.visualize.figure import finish_figure, new_figure
 
-# the run's per-step log (written by striate.train.logs): step, epoch, lr, loss
+# the run's per-step log (written by striate.training.logs): step, epoch, lr, loss
 STEP_FILE = "steps.csv"
 
 

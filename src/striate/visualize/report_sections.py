@@ -10,7 +10,7 @@ import yaml
 from striate.diagnose.advice import advise_history
 from striate.inspect import summary as inspect_summary
 from striate.session import Run
-from striate.train.config import config_to_dict
+from striate.training.config import config_to_dict
 from striate.visualize import report_html as h
 from striate.visualize.confusion import most_confused_pairs, plot_confusion, plot_top_losses, top_losses
 from striate.visualize.curves import plot_training_curves
@@ -30,7 +30,7 @@ class ReportContext:
     steps: list[dict]  # per-step learning rates, when recorded
     summary: dict  # summary.json ({} when absent)
     scratch: Path  # a temporary folder for the pictures
-    evaluation: dict = field(default_factory=dict)  # test figures from striate.train.loop.evaluate
+    evaluation: dict = field(default_factory=dict)  # test figures from striate.training.loop.evaluate
 
     def picture(self, name: str, draw, *args, **kwargs) -> bytes:
         """Draw into scratch/name with ``draw(..., path, ...)`` and return the PNG bytes."""

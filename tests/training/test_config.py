@@ -1,7 +1,7 @@
 import pytest
 
 from striate.errors import ConfigError
-from striate.train.config import Config, config_from_dict, load_recipe, set_value
+from striate.training.config import Config, config_from_dict, load_recipe, set_value
 
 
 def test_recipe_maps_onto_dataclasses(tmp_path):
@@ -58,7 +58,7 @@ def test_the_defaults_are_the_default_recipe():
     """Config() in Python and 'striate train' without a recipe train the same settings (one default)."""
     from pathlib import Path
 
-    from striate.train.config import Config, config_to_dict, load_recipe
+    from striate.training.config import Config, config_to_dict, load_recipe
 
     recipe = Path(__file__).resolve().parents[2] / "recipes" / "lenet5-mnist.yaml"
     assert config_to_dict(Config()) == config_to_dict(load_recipe(recipe))

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from striate.errors import TrainingDivergedError
-from striate.train.regularize import l1_penalty
+from striate.training.regularize import l1_penalty
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 

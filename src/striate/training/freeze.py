@@ -9,7 +9,7 @@ Frozen parameters keep ``requires_grad=False`` and so never get a gradient; the 
 them (plain SGD skips parameters without a gradient), so they can be un-frozen mid-run and follow the
 schedule from then on. Frozen batch-norm layers keep their running statistics (eval mode in forward).
 
-The freezing itself is the training engine's (``striate.train.optim.freeze_parameters``); this module adds
+The freezing itself is the training engine's (``striate.training.optim.freeze_parameters``); this module adds
 layer ranges, stages, frozen batch norms, and an optimizer that keeps the frozen parameters so that
 they can be un-frozen mid-run (the engine's optimizer holds only the trainable ones).
 
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError, did_you_mean
-from striate.train.optim import freeze_parameters as freeze_prefixes
+from striate.training.optim import freeze_parameters as freeze_prefixes
 
 
 def body_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

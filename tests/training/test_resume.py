@@ -16,7 +16,7 @@ import yaml
 
 from striate.errors import TrainingDivergedError
 from striate.session import resume_run, train_run
-from striate.train.checkpoint import load_checkpoint, load_weights
+from striate.training.checkpoint import load_checkpoint, load_weights
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError, did_you_mean
-from striate.train.config import check_value
+from striate.training.config import check_value
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
-# the settings an optimizer reads besides lr (torch checks lr), checked against striate.train.config.RANGES
+# the settings an optimizer reads besides lr (torch checks lr), checked against striate.training.config.RANGES
 SETTINGS = ("momentum", "betas", "eps", "rms_decay", "weight_decay", "lr_mult")
 
 

@@ -20,17 +20,17 @@ from torch import nn
 
 from striate.errors import ConfigError, RunError, TrainingDivergedError
 from striate.files import write_error
-from striate.train.checkpoint import load_checkpoint, save_checkpoint, save_weights
-from striate.train.distributed import World, sum_over_ranks, wrap_model
-from striate.train.logs import RunLog, truncate_logs
-from striate.train.loop import LoopState, StepOptions, fit
-from striate.train.losses import build_loss
-from striate.train.optim import freeze_parameters
-from striate.train.plan import TrainingPlan
-from striate.train.progress import make_progress
-from striate.train.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
-from striate.train.schedules import build_schedule
-from striate.train.watch import Watch
+from striate.training.checkpoint import load_checkpoint, save_checkpoint, save_weights
+from striate.training.distributed import World, sum_over_ranks, wrap_model
+from striate.training.logs import RunLog, truncate_logs
+from striate.training.loop import LoopState, StepOptions, fit
+from striate.training.losses import build_loss
+from striate.training.optim import freeze_parameters
+from striate.training.plan import TrainingPlan
+from striate.training.progress import make_progress
+from striate.training.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
+from striate.training.schedules import build_schedule
+from striate.training.watch import Watch
 
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG)
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError
-from striate.train.watch import Watch
+from striate.training.watch import Watch
 
 
 def l1_penalty(parameters: list[torch.Tensor]) -> torch.Tensor:

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError
-from striate.train.freeze import (body_stages, build_transfer_optimizer, freeze_layer_range, freeze_stages, layer_range,
+from striate.training.freeze import (body_stages, build_transfer_optimizer, freeze_layer_range, freeze_stages, layer_range,
                                   trainable_parameters, unfreeze)
-from striate.train.optim import build_optimizer
+from striate.training.optim import build_optimizer
 
 
 class TrainingPlan:
@@ -46,6 +46,13 @@ class TrainingPlan:
 
 @dataclass
 class FineTunePlan(TrainingPlan):
+    """A fine-tune's plan: freeze the bottom (a layer range or N stages), the body on a smaller rate than the
+    head, everything trained from ``unfreeze_at``.
+
+    >>> FineTunePlan(freeze_stages=2, unfreeze_at=3).as_dict()["freeze_stages"]
+    2
+    """
+
     freeze: str | None = None  # body layers to freeze: 'conv1..conv3', 'conv2' (bottom up to it), 'conv1,conv3'
     freeze_stages: int = 0  # or: freeze the bottom N stages
     body_lr_scale: float = 1.0  # the body's learning rate is optim.lr times this (the head's is optim.lr)

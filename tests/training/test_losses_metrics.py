@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from striate.errors import ConfigError
-from striate.train.losses import build_loss, masked_mse
-from striate.train.metrics import ClassificationMeter, RegressionMeter
+from striate.training.losses import build_loss, masked_mse
+from striate.training.metrics import ClassificationMeter, RegressionMeter
 
 SCORES = torch.tensor([[3.0, 1.0, 2.5], [0.0, 2.0, -1.0]])
 LABELS = torch.tensor([0, 2])

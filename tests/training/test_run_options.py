@@ -10,7 +10,7 @@ import torch
 
 from striate.errors import ConfigError
 from striate.session import train_run
-from striate.train.checkpoint import load_weights
+from striate.training.checkpoint import load_weights
 
 
 def test_logs_have_every_epoch_and_every_steps_learning_rate(tmp_cfg_factory):

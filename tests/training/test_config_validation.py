@@ -10,11 +10,11 @@ import torch
 import yaml
 
 from striate.errors import ConfigError
-from striate.train.config import (RANGES, Config, OptimConfig, check_value, config_from_dict, load_recipe,
+from striate.training.config import (RANGES, Config, OptimConfig, check_value, config_from_dict, load_recipe,
                                   parse_override, set_value, short_repr, validate)
-from striate.train.losses import build_loss
-from striate.train.optim import build_optimizer
-from striate.train.schedules import build_schedule
+from striate.training.losses import build_loss
+from striate.training.optim import build_optimizer
+from striate.training.schedules import build_schedule
 
 NAN, INF = float("nan"), float("inf")
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
-from striate.train.checkpoint import load_weights
-from striate.train.distributed import RankSlice, ShardedLoader, World
+from striate.training.checkpoint import load_weights
+from striate.training.distributed import RankSlice, ShardedLoader, World
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 RECIPE = {

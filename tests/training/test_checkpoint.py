@@ -12,10 +12,10 @@ from torch import nn
 from striate.files import FileWriteError
 from striate.errors import RunError
 from striate import files as checkpoint_module
-from striate.train.checkpoint import load_checkpoint, save_checkpoint
-from striate.train.config import OptimConfig
-from striate.train.optim import build_optimizer
-from striate.train.engine import rng_states, set_rng_states
+from striate.training.checkpoint import load_checkpoint, save_checkpoint
+from striate.training.config import OptimConfig
+from striate.training.optim import build_optimizer
+from striate.training.engine import rng_states, set_rng_states
 
 
 def adam_after_steps(model: nn.Module) -> torch.optim.Optimizer:

@@ -4,14 +4,14 @@ off in eval, gradient clipping caps the norm, early stopping stops."""
 import pytest
 import torch
 
-from striate.train.watch import Watch
+from striate.training.watch import Watch
 from torch import nn
 
 from striate.errors import ConfigError
-from striate.train.config import OptimConfig
-from striate.train.loop import StepOptions, train_step
-from striate.train.optim import build_optimizer
-from striate.train.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
+from striate.training.config import OptimConfig
+from striate.training.loop import StepOptions, train_step
+from striate.training.optim import build_optimizer
+from striate.training.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
 
 
 def regression_data():

@@ -23,12 +23,12 @@ from collections.abc import Callable
 import torch
 
 from striate.errors import ConfigError, did_you_mean
-from striate.train.config import check_value, check_warmup
-from striate.train.watch import Watch
+from striate.training.config import check_value, check_warmup
+from striate.training.watch import Watch
 
 SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "plateau", "cosine", "onecycle")
 ONECYCLE_DIV, ONECYCLE_FINAL_DIV = 25.0, 1e4
-# the settings a schedule reads, checked against their ranges (striate.train.config.RANGES) in this order
+# the settings a schedule reads, checked against their ranges (striate.training.config.RANGES) in this order
 SETTINGS = ("epochs", "warmup_epochs", "step_size", "milestones", "gamma", "decay_rate", "kappa", "plateau_patience",
             "onecycle_start")
 

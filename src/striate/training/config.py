@@ -104,6 +104,13 @@ class RunConfig:
 
 @dataclass
 class Config:
+    """The whole configuration of a run, one section each; its defaults are the default recipe
+    (recipes/lenet5-mnist.yaml: LeNet-5 on the built-in MNIST subset).
+
+    >>> config = Config(); config.optim.lr = 0.05; config.model.name
+    'lenet5'
+    """
+
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -395,7 +402,11 @@ def config_from_dict(mapping: dict, origin: str = "recipe") -> Config:
 
 
 def load_recipe(path: str | Path) -> Config:
-    """Read a YAML recipe into a Config, checked by :func:`validate`."""
+    """Read a YAML recipe into a Config, checked by :func:`validate`.
+
+    >>> load_recipe("recipes/lenet5-mnist.yaml").optim.epochs   # doctest: +SKIP
+    20
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"recipe not found: {path}; give a YAML file such as recipes/lenet5-mnist.yaml")

@@ -7,7 +7,7 @@ from striate.data import DeviceLoader, ImageSet
 from striate.errors import TrainingDivergedError
 from striate.models import create_model
 from striate.tasks import ClassificationTask
-from striate.train.loop import evaluate, fit, train_step
+from striate.training.loop import evaluate, fit, train_step
 
 
 def _batch(count=16, seed=0):
@@ -96,7 +96,7 @@ class _WithAuxiliary(torch.nn.Module):
 def test_auxiliary_classifier_losses_join_the_objective_with_their_weight():
     import torch.nn.functional as F
 
-    from striate.train.loop import StepOptions, auxiliary_logits, train_step
+    from striate.training.loop import StepOptions, auxiliary_logits, train_step
 
     torch.manual_seed(0)
     images, labels = torch.randn(8, 4), torch.randint(0, 3, (8,))

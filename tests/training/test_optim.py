@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError
-from striate.train.config import OptimConfig
-from striate.train.optim import build_optimizer, freeze_parameters, parameter_groups
+from striate.training.config import OptimConfig
+from striate.training.optim import build_optimizer, freeze_parameters, parameter_groups
 
 GRADIENTS = [torch.tensor([0.5, -1.0]), torch.tensor([0.2, 0.3]), torch.tensor([-0.4, 0.1])]
 

@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-from striate.train.watch import Watch
+from striate.training.watch import Watch
 
 from striate.errors import ConfigError
-from striate.train.config import OptimConfig
-from striate.train.schedules import build_schedule
+from striate.training.config import OptimConfig
+from striate.training.schedules import build_schedule
 
 STEPS_PER_EPOCH = 4
 
