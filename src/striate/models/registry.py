@@ -13,10 +13,11 @@ from striate.errors import ModelError, did_you_mean
 from striate.models.spec import build_from_file, is_spec_path
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_UNLISTED: set[str] = set()  # registered for model.json, left out of the zoo
 _TASKS: dict[str, str] = {}  # model name -> what its output is (classification | segmentation | autoencoder)
 
 
-def register_model(name: str | None = None, task: str = "classification"):
+def register_model(name: str | None = None, task: str = "classification", listed: bool = True):
     """Decorator that registers a builder under ``name`` (default: the function name); ``task`` says what
     the model's output is: class scores (``classification``, also keypoint regressors), per-pixel scores
     (``segmentation``) or images (``autoencoder``).
@@ -31,6 +32,8 @@ def register_model(name: str | None = None, task: str = "classification"):
             raise ModelError(f"model '{key}' is already registered; choose another name")
         _BUILDERS[key] = builder
         _TASKS[key] = task
+        if not listed:  # built by name from model.json, but not a zoo architecture ('striate models')
+            _UNLISTED.add(key)
         return builder
 
     return decorate
@@ -42,7 +45,7 @@ def list_models(task: str | None = None) -> list[str]:
     >>> "lenet5" in list_models(), "fcn8s" in list_models("segmentation")
     (True, True)
     """
-    return sorted(name for name in _BUILDERS if task is None or _TASKS[name] == task)
+    return sorted(name for name in _BUILDERS if (task is None or _TASKS[name] == task) and name not in _UNLISTED)
 
 
 def model_task(name: str) -> str:

@@ -109,9 +109,14 @@ def _build(layers: list[dict]) -> list[nn.Module]:
     return modules
 
 
-@register_model()
-def sequential(layers: list, num_classes: int = 0, in_channels: int = 1, input_size: int = 32) -> nn.Module:
-    """A described ``nn.Sequential`` (see :func:`describe`); the shape arguments are recorded, not used."""
+@register_model(listed=False)
+def sequential(layers: list | None = None, num_classes: int = 10, in_channels: int = 1,
+               input_size: int = 32) -> nn.Module:
+    """A described ``nn.Sequential`` (see :func:`describe`); the shape arguments are recorded, not used.
+    Without ``layers``: a linear softmax classifier of the flattened image (Flatten, Linear)."""
+    if layers is None:
+        layers = [{"type": "Flatten", "args": {}},
+                  {"type": "Linear", "args": {"in_features": in_channels * input_size ** 2, "out_features": num_classes}}]
     if not isinstance(layers, list) or not layers:
         raise ModelError("model 'sequential' needs model.args.layers: the list of its layers (see striate.models.sequential)")
     model = UserSequential(*_build(layers))
