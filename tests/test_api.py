@@ -91,3 +91,8 @@ def test_import_striate_is_light_and_python_m_striate_is_the_command():
     version = subprocess.run([sys.executable, "-m", "striate", "--version"], capture_output=True, text=True,
                              env=environment, check=True)
     assert version.stdout.strip() == f"striate {striate.__version__}"
+
+
+def test_paths_are_accepted_where_the_config_keeps_text(tmp_path):
+    run = striate.train(out_dir=tmp_path / "runs", name="pathlike", **TINY, **{"model.args": {"hidden": [8]}})
+    assert run.path == tmp_path / "runs" / "pathlike" and run.config.run.out_dir == str(tmp_path / "runs")

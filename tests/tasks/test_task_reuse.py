@@ -109,3 +109,10 @@ def test_the_classifying_predictor_refuses_a_task_run(runs):
     folder, _, _ = runs
     with pytest.raises(RunError, match="segmentation run.*striate predict RUN IMAGE... --out DIR"):
         Predictor.from_run(folder / "seg")
+
+
+def test_classifier_pictures_of_a_task_run_are_one_clear_line(capsys, runs):
+    folder, _, _ = runs
+    for picture in ("confusion", "top-losses", "top-patches", "saliency"):
+        code, _, err = run_cli(capsys, "plot", picture, folder / "seg")
+        assert code == 2 and "is for classifier runs" in err and len(err.strip().splitlines()) == 1

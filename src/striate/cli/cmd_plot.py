@@ -54,9 +54,10 @@ def _draw(args, out):
     run = open_run(args.run_dir, None if from_files_only else args.weights, args.data)
     if args.picture == "confusion":
         figures = run.evaluate()
+        path = pictures.confusion(run, out, figures)  # refuses a run that has no classes to confuse
         for true, predicted, count in most_confused_pairs(figures["confusion"], args.count):
             print(f"{count:6d}  {run.class_names[true]} predicted as {run.class_names[predicted]}")
-        return pictures.confusion(run, out, figures)
+        return path
     layers = [name.strip() for name in args.layers.split(",")] if args.layers else None
     draw = {"curves": lambda: pictures.curves(run, out), "monitors": lambda: pictures.monitors(run, out),
             "filters": lambda: pictures.filters(run, args.layer, out),

@@ -14,7 +14,6 @@ from striate.diagnose.data_checks import data_checks
 from striate.diagnose.gradcheck import gradient_check
 from striate.diagnose.layer_stats import activation_check, gradient_norm_check
 from striate.diagnose.report import CheckResult
-from striate.models import create_model
 from striate.diagnose.lr_finder import find_lr
 from striate.session import Prepared, make_loader, prepare, resolve_device, seed_everything
 from striate.session.prepare import build_model
@@ -42,7 +41,7 @@ def build_setup(config, device=None) -> tuple[CheckSetup, object]:
     arguments = prepared.model_args
     train_images, train_labels = _first(prepared, "train", config, device, SUBSET)
     val_images, val_labels = _first(prepared, "val", config, device, SUBSET)
-    setup = CheckSetup(lambda: create_model(config.model.name, **arguments).to(device), train_images, train_labels,
+    setup = CheckSetup(lambda: build_model(config, arguments).to(device), train_images, train_labels,
                        val_images, val_labels, num_classes, config.optim.lr, config.optim.momentum,
                        config.optim.weight_decay, config.run.seed)
     return setup, prepared

@@ -196,6 +196,8 @@ def _coerce(key: str, value, annotation):
     options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
     if value is None and type(None) in options:
         return None
+    if isinstance(value, Path) and str in options:  # a path from Python: kept as text in config.yaml
+        return str(value)
     for option in options:
         origin = typing.get_origin(option) or option
         if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):

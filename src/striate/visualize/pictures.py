@@ -9,6 +9,7 @@ without one it returns the matplotlib Figure (shown inline in a notebook).
 import torch
 
 from striate.errors import ConfigError, RunError
+from striate.tasks import ClassificationTask
 from striate.visualize.confusion import plot_confusion, plot_top_losses, top_losses as find_top_losses
 from striate.visualize.curves import plot_training_curves, read_step_records
 from striate.visualize.feature_maps import plot_feature_maps
@@ -53,8 +54,16 @@ def _display(image: torch.Tensor, run) -> torch.Tensor:
     return (image * torch.tensor(run.std).view(-1, 1, 1) + torch.tensor(run.mean).view(-1, 1, 1)).clamp(0, 1)
 
 
+def _classifier_only(run, picture: str) -> None:
+    """Pictures of class scores need a classifier run; say so for the others."""
+    if not isinstance(run.task, ClassificationTask):
+        raise ConfigError(f"the {picture} picture is for classifier runs; {run.root} is a {run.task.name} run "
+                          "(see its curves, filters, feature maps and predictions.png)")
+
+
 def top_patches(run, layer: str | None = None, channels: list[int] | None = None, path=None):
     """The 9 test patches that activate each chosen channel of ``layer`` (default: the last convolution) most."""
+    _classifier_only(run, "top-patches")
     layers = conv_layers(run.model)
     layer = layer or (layers[-1][0] if layers else None)
     if layer is None:
@@ -65,17 +74,20 @@ def top_patches(run, layer: str | None = None, channels: list[int] | None = None
 
 def saliency(run, image: int = 0, layer: str | None = None, path=None):
     """Gradient saliency and Grad-CAM (at ``layer``) for test image ``image``."""
+    _classifier_only(run, "saliency")
     tensor, _ = run.image(image)
     return plot_saliency(run.model, tensor, layer, path, mean=run.mean, std=run.std, class_names=run.class_names)
 
 
 def confusion(run, path=None, figures: dict | None = None):
     """The confusion matrix of the test split (the figures of ``run.evaluate()``), counts and row-normalised."""
+    _classifier_only(run, "confusion")
     figures = figures if figures is not None else run.evaluate()
     return plot_confusion(figures["confusion"], run.class_names, path)
 
 
 def top_losses(run, count: int = 16, path=None):
     """The ``count`` test images with the highest loss, with true and predicted class."""
+    _classifier_only(run, "top-losses")
     found = find_top_losses(run.model, run.loader(), k=count)
     return plot_top_losses(found, path, mean=run.mean, std=run.std, class_names=run.class_names)
