@@ -59,7 +59,7 @@ def get_builder(name: str) -> Callable[..., nn.Module]:
     if name not in _BUILDERS:
         raise ModelError(
             f"unknown model '{name}'{did_you_mean(name, _BUILDERS)}; "
-            f"run 'striate models' to list the {len(_BUILDERS)} registered models"
+            f"run 'striate models' to list the {len(list_models())} registered models"
         )
     return _BUILDERS[name]
 
