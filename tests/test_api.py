@@ -96,3 +96,13 @@ def test_import_striate_is_light_and_python_m_striate_is_the_command():
 def test_paths_are_accepted_where_the_config_keeps_text(tmp_path):
     run = striate.train(out_dir=tmp_path / "runs", name="pathlike", **TINY, **{"model.args": {"hidden": [8]}})
     assert run.path == tmp_path / "runs" / "pathlike" and run.config.run.out_dir == str(tmp_path / "runs")
+
+
+def test_a_dataset_of_your_own_is_data_too(tmp_path):
+    labels = torch.arange(120) % 2
+    images = torch.rand(120, 1, 8, 8) * 0.3 + labels.view(-1, 1, 1, 1) * 0.6
+    dataset = torch.utils.data.TensorDataset(images, labels)
+    run = striate.train(data=dataset, model="mlp", epochs=2, input_size=8, lr=0.1, progress="off",
+                        out_dir=str(tmp_path), **{"model.args": {"hidden": [8]}, "data.augment": []})
+    assert run.config.data.source == "npz" and Path(run.config.data.path).is_file()
+    assert run.summary["test_count"] == len(run.test) > 0 and run.summary["test_accuracy"] > 0.9
