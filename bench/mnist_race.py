@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="folder of the four MNIST IDX files")
     parser.add_argument("--recipe", default=str(ROOT / "recipes" / "mnist-fast.yaml"))
     parser.add_argument("--only", choices=["striate", "pytorch", "keras"], action="append")
-    parser.add_argument("--venv", default="/work/bench-venv", help="the Keras benchmark venv")
+    parser.add_argument("--venv", default=os.environ.get("STRIATE_BENCH_VENV", str(HERE.parents[1] / "bench-venv")),
+                        help="the Keras benchmark venv (default: bench-venv beside the checkout, or $STRIATE_BENCH_VENV)")
     parser.add_argument("--quick", action="store_true", help="tiny data and one epoch: checks that every side runs")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "mnist_race.json"))
     args = parser.parse_args()

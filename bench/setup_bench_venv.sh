@@ -3,10 +3,12 @@
 # from striate (never a striate dependency). torch is not downloaded again: the venv sees the torch
 # already installed next to striate through a .pth file, after its own packages.
 #
-#   bash bench/setup_bench_venv.sh [VENV_DIR]        (default /work/bench-venv)
+#   bash bench/setup_bench_venv.sh [VENV_DIR]   (default: bench-venv beside the checkout, or $STRIATE_BENCH_VENV)
 set -euo pipefail
-VENV="${1:-/work/bench-venv}"
-PYTHON="${PYTHON:-/work/main/.venv/bin/python}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(dirname "$HERE")"
+VENV="${1:-${STRIATE_BENCH_VENV:-$(dirname "$REPO")/bench-venv}}"
+PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 if [ ! -x "$VENV/bin/python" ]; then
   BASE="$("$PYTHON" -c 'import sys; print(sys._base_executable)')"
   "$BASE" -m venv "$VENV"

@@ -5,7 +5,7 @@ Network: conv 3x3 32 ReLU - max pool 2 - conv 3x3 64 ReLU - max pool 2 - flatten
 softmax; categorical cross-entropy; Adam; batch 128; 15 epochs; validation_split 0.1; images scaled to
 [0, 1]. After each epoch a callback measures test accuracy (not timed).
 
-    KERAS_BACKEND=torch /work/bench-venv/bin/python bench/peers/keras_mnist_convnet.py DATA OUT.json [--quick]
+    KERAS_BACKEND=torch $STRIATE_BENCH_VENV/bin/python bench/peers/keras_mnist_convnet.py DATA OUT.json [--quick]
 """
 
 import json
