@@ -10,8 +10,9 @@ import torch
 import yaml
 
 from striate.errors import ConfigError
-from striate.training.config import (RANGES, Config, OptimConfig, check_value, config_from_dict, load_recipe,
-                                  parse_override, set_value, short_repr, validate)
+from striate.errors import short as short_repr
+from striate.training.config import Config, OptimConfig, config_from_dict, load_recipe, parse_override, set_value
+from striate.training.validation import RANGES, check_value, validate
 from striate.training.losses import build_loss
 from striate.training.optim import build_optimizer
 from striate.training.schedules import build_schedule

@@ -11,7 +11,7 @@ from striate.data.sources import load_source, make_splits, select_classes
 from striate.data.fileset import prepare_streaming, streaming_loader
 from striate.errors import ConfigError, DataError
 from striate.tasks.task import Task, TaskData
-from striate.training.config import short_repr
+from striate.errors import short
 from striate.training.losses import build_loss
 from striate.training.metrics import AccuracyMeter, ClassificationMeter
 
@@ -29,8 +29,8 @@ def check_classes(data, splits: dict, names: list[str]) -> None:
     if count >= 2:
         return
     where = data.path or f"data.source {data.source}"
-    shown = ", ".join(short_repr(names[label]) if label < len(names) else str(label) for label in present[:5])
-    kept = f" after data.classes {short_repr(data.classes)}" if data.classes else ""
+    shown = ", ".join(short(names[label]) if label < len(names) else str(label) for label in present[:5])
+    kept = f" after data.classes {short(data.classes)}" if data.classes else ""
     fix = ("keep two or more classes in data.classes" if data.classes else
            "give data with images of two or more classes (a folder per class, or two or more labels)")
     raise DataError(f"a classifier needs at least two classes; {where} has {count}{kept} ({shown or 'no images'}); {fix}")

@@ -5,9 +5,6 @@ errors that name the nearest valid key.
 """
 
 import dataclasses
-import math
-import reprlib
-import shlex
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from striate.errors import ConfigError, did_you_mean
+from striate.errors import ConfigError, did_you_mean, short
+from striate.training.validation import RANGES, check_value, validate
 
 
 @dataclass
@@ -117,64 +115,6 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
 
 
-# Every numeric field above by dotted key: its valid values and a good value (as YAML). A value must be a finite
-# number (a whole number for int fields) in the range: '> 0', '>= 1', '[0, 1)' (0 included, 1 not), '0 or >= 2',
-# '' (any). Each element of a list (optim.betas, optim.milestones) and each value of a mapping (optim.lr_mult)
-# is checked the same way. validate() applies it; ranges that tie fields together are in check_section().
-RANGES: dict[str, tuple[str, str]] = {
-    "data.input_size": ("[1, 4096]", "32"),
-    "data.val_fraction": ("[0, 1)", "0.1"),
-    "data.test_fraction": ("[0, 1)", "0.1"),
-    "data.split_seed": (f"[0, {2**32 - 1}]", "0"),
-    "data.whiten_epsilon": ("> 0", "0.1"),
-    "data.max_per_class": (">= 0", "0"),
-    "data.folds": ("0 or >= 2", "5"),
-    "data.fold": (">= 0", "0"),  # and below data.folds
-    "data.workers": (">= 0", "2"),
-    "data.ignore_index": ("[0, 255]", "255"),
-    "optim.lr": ("> 0", "0.05"),  # a huge rate is left to the divergence stop
-    "optim.momentum": ("[0, 1)", "0.9"),
-    "optim.betas": ("[0, 1)", "[0.9, 0.999]"),  # two of them
-    "optim.eps": ("> 0", "1e-8"),
-    "optim.rms_decay": ("[0, 1)", "0.99"),
-    "optim.weight_decay": (">= 0", "5e-4"),
-    "optim.lr_mult": (">= 0", "{features: 0.1}"),
-    "optim.freeze_to": (">= 0", "0"),
-    "optim.warmup_epochs": (">= 0", "1"),  # and at most optim.epochs
-    "optim.step_size": (">= 1", "10"),
-    "optim.milestones": (">= 0", "[10, 15]"),
-    "optim.gamma": ("> 0", "0.1"),
-    "optim.decay_rate": ("", "0.1"),
-    "optim.kappa": ("> 0", "1.0"),
-    "optim.plateau_patience": (">= 1", "2"),
-    "optim.onecycle_start": ("(0, 1)", "0.3"),
-    "optim.l1": (">= 0", "1e-5"),
-    "optim.label_smoothing": ("[0, 1)", "0.1"),
-    "optim.clip_grad_norm": (">= 0", "1.0"),
-    "optim.aux_loss_weight": (">= 0", "0.3"),
-    "optim.dropout_rate": ("[0, 1)", "0.5"),  # or None (null): as built
-    "optim.early_stop_patience": (">= 0", "5"),
-    "optim.batch_size": (">= 1", "64"),
-    "optim.epochs": (">= 1", "15"),
-    "run.seed": (f"[0, {2**32 - 1}]", "0"),
-    "run.checkpoint_every": (">= 0", "0"),
-    "run.monitor_every": (">= 1", "10"),
-}
-SHORT_REPR = reprlib.Repr()
-SHORT_REPR.maxlevel, SHORT_REPR.maxstring, SHORT_REPR.maxother = 3, 60, 60
-REPR_LIMIT = 80
-
-
-def short_repr(value) -> str:
-    """``repr(value)`` cut to about 80 characters, without building the whole repr of a huge value.
-
-    >>> short_repr("x" * 200)[-4:]
-    "...'"
-    """
-    text = SHORT_REPR.repr(value)
-    return text if len(text) <= REPR_LIMIT else text[:REPR_LIMIT - 3] + "..."
-
-
 SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 # the field a bare section flag sets: '--data DIR' sets data.path, '--model NAME' sets model.name
 SECTION_SHORTHAND = {"data": "path", "model": "name"}
@@ -210,126 +150,7 @@ def _coerce(key: str, value, annotation):
             return [item for item in value.split(",") if item]
     names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
     hint = "; give true or false" if bool in options else ""
-    raise ConfigError(f"{key}: expected {names}, got {short_repr(value)} ({type(value).__name__}){hint}")
-
-
-MAX_VALUES = 10_000  # values a list or mapping setting may hold (a YAML alias bomb, 9**9 strings, stops here)
-
-
-def _within(value, spec: str) -> bool:
-    """Whether ``value`` is a finite number that meets ``spec`` (a range of RANGES)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    if isinstance(value, float) and not math.isfinite(value):  # (an int is finite, however long)
-        return False
-    return not spec or any(_meets(value, part) for part in spec.split(" or "))
-
-
-def _meets(value, part: str) -> bool:
-    if part[0] in "[(":  # an interval: [0, 1), (0, 1), [1, 4096]
-        low, high = (float(bound) for bound in part[1:-1].split(","))
-        return (low <= value if part[0] == "[" else low < value) and (value <= high if part[-1] == "]" else value < high)
-    operator, _, bound = part.rpartition(" ")
-    return {">": value > float(bound), ">=": value >= float(bound), "": value == float(bound)}[operator]
-
-
-def _leaves(key: str, value) -> list:
-    """The plain values a setting holds: itself, each element of a (nested) list, each leaf of a mapping."""
-    pending, leaves = [value], []
-    while pending:
-        item = pending.pop()
-        if isinstance(item, (dict, list, tuple)):
-            pending.extend(item.values() if isinstance(item, dict) else item)
-        else:
-            leaves.append(item)
-        if len(pending) + len(leaves) > MAX_VALUES:
-            raise ConfigError(f"{key} holds more than {MAX_VALUES} values (a YAML alias repeated?); give it the "
-                              f"few values it needs")
-    return leaves
-
-
-def _as_number(item):
-    """Numeric text as a number ('--optim.betas 0.9,0.999' gives ['0.9', '0.999']); anything else unchanged."""
-    for kind in (int, float):
-        try:
-            return kind(item) if isinstance(item, str) else item
-        except ValueError:
-            pass
-    return item
-
-
-def check_value(key: str, value) -> None:
-    """Raise ConfigError when the numeric setting ``key`` is not in its range of RANGES; other keys pass.
-
-    >>> check_value("optim.lr", float("nan"))
-    Traceback (most recent call last):
-    striate.errors.ConfigError: optim.lr is nan; expected a finite number > 0; set it to e.g. 0.05 (--optim.lr 0.05)
-    """
-    if key not in RANGES or (value is None and key == "optim.dropout_rate"):
-        return
-    spec, example = RANGES[key]
-    section, name = key.split(".")
-    kind = _section_fields(section)[name].type
-    if kind in (list, dict):
-        numbers = _leaves(key, value)
-        noun = "two numbers, each" if key == "optim.betas" else "numbers, each"
-        fits = (len(numbers) == 2 or key != "optim.betas") and all(_within(number, spec) for number in numbers)
-    else:
-        noun = "a whole number" if kind is int else "a finite number"
-        fits = _within(value, spec) and (kind is not int or isinstance(value, int))
-    if not fits:
-        within = "" if not spec else f" in {spec}" if spec[0] in "[(" else f" {spec}"
-        raise ConfigError(f"{key} is {short_repr(value)}; expected {noun}{within}; "
-                          f"set it to e.g. {example} (--{key} {shlex.quote(example)})")
-
-
-def check_warmup(optim) -> None:
-    """The warm-up fits in the run: optim.warmup_epochs <= optim.epochs (each already in its range)."""
-    if optim.warmup_epochs > optim.epochs:
-        raise ConfigError(f"optim.warmup_epochs is {optim.warmup_epochs:g}; expected at most optim.epochs "
-                          f"({optim.epochs}); lower optim.warmup_epochs or raise optim.epochs")
-
-
-def check_section(section: str, values) -> None:
-    """Check every numeric field of one section (e.g. an OptimConfig) and the ranges that tie fields together."""
-    for item in dataclasses.fields(values):
-        value = getattr(values, item.name)
-        if isinstance(value, (list, dict)):  # model.args, data.augment, ...: a bounded size
-            _leaves(f"{section}.{item.name}", value)
-        check_value(f"{section}.{item.name}", value)
-    if section == "optim":
-        check_warmup(values)
-    if section == "data" and values.val_fraction + values.test_fraction >= 1:
-        raise ConfigError(f"data.val_fraction + data.test_fraction is {values.val_fraction:g} + "
-                          f"{values.test_fraction:g}; expected a sum below 1 (some data must be left to train "
-                          f"on); lower them, e.g. --data.val_fraction 0.1 --data.test_fraction 0.1")
-    if section == "data" and values.folds >= 2 and values.fold >= values.folds:
-        raise ConfigError(f"data.fold is {values.fold}; expected 0 to data.folds - 1 ({values.folds - 1}); "
-                          f"set data.fold below data.folds (the cross-validation driver sets it)")
-
-
-def validate(config: Config) -> Config:
-    """Check every numeric setting of ``config`` against RANGES (and the ranges that tie settings together);
-    raise ConfigError naming the key, the value, the valid range and a good value. Returns ``config``.
-
-    >>> validate(Config()).optim.lr
-    0.02
-    """
-    for section in SECTIONS:
-        check_section(section, getattr(config, section))
-    for key, choices in CHOICES.items():
-        section, name = key.split(".")
-        value = getattr(getattr(config, section), name)
-        if value not in choices:
-            raise ConfigError(f"unknown {key} '{short_repr(value)}'{did_you_mean(value, choices)}; "
-                              f"expected one of {list(choices)}")
-    return config
-
-
-# text settings with a fixed set of values (names of models, optimizers, schedules, ... are checked by their
-# registries where they are built, with the list of what exists)
-CHOICES = {"data.fit": ("pad", "resize"), "data.loader": ("device", "streaming"),
-           "run.progress": ("auto", "bar", "lines", "off"), "run.precision": ("fp32", "bf16", "fp16")}
+    raise ConfigError(f"{key}: expected {names}, got {short(value)} ({type(value).__name__}){hint}")
 
 
 def resolve_key(key: str) -> tuple[str, str, list[str]]:
@@ -358,6 +179,16 @@ def resolve_key(key: str) -> tuple[str, str, list[str]]:
     return section, name, rest
 
 
+def _as_number(item):
+    """Numeric text as a number ('--optim.betas 0.9,0.999' gives ['0.9', '0.999']); anything else unchanged."""
+    for kind in (int, float):
+        try:
+            return kind(item) if isinstance(item, str) else item
+        except ValueError:
+            pass
+    return item
+
+
 def set_value(config: Config, key: str, value) -> None:
     """Set one dotted (or unique bare) key, checking its type.
 
@@ -371,14 +202,14 @@ def set_value(config: Config, key: str, value) -> None:
         for part in rest[:-1]:
             mapping = mapping.setdefault(part, {})
             if not isinstance(mapping, dict):
-                raise ConfigError(f"'{key}': {section}.{name}.{part} is {short_repr(mapping)}, not a mapping of sub-keys")
+                raise ConfigError(f"'{key}': {section}.{name}.{part} is {short(mapping)}, not a mapping of sub-keys")
         mapping[rest[-1]] = value
-        check_value(f"{section}.{name}", getattr(target, name))
+        check_value(f"{section}.{name}", getattr(target, name), _section_fields(section)[name].type)
         return
     value = _coerce(f"{section}.{name}", value, _section_fields(section)[name].type)
     if f"{section}.{name}" in RANGES and isinstance(value, list):
         value = [_as_number(item) for item in value]
-    check_value(f"{section}.{name}", value)
+    check_value(f"{section}.{name}", value, _section_fields(section)[name].type)
     setattr(target, name, value)
 
 
@@ -440,7 +271,7 @@ def parse_override(key: str, text: str):
         return text
     if not rest and bool in options:  # YAML 1.1 would read yes/no/on/off as booleans
         if text.lower() not in ("true", "false"):
-            raise ConfigError(f"{section}.{name} is {short_repr(text)}; expected true or false (yes, no, on, off and "
+            raise ConfigError(f"{section}.{name} is {short(text)}; expected true or false (yes, no, on, off and "
                               f"1 are not read as booleans); give --{key} true, --{key} false, or --{key} alone")
         return text.lower() == "true"
     try:

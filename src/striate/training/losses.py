@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from striate.errors import ConfigError, did_you_mean
-from striate.training.config import check_value
+from striate.training.validation import check_value
 
 LOSSES = ("cross_entropy", "mse", "hinge", "squared_hinge", "bce")
 

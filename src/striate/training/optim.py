@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from striate.errors import ConfigError, did_you_mean
-from striate.training.config import check_value
+from striate.training.validation import check_fields
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
@@ -108,8 +108,7 @@ def build_optimizer(model: nn.Module, optim) -> torch.optim.Optimizer:
 
     The settings it reads are checked first, as a recipe's are (momentum in [0, 1), two betas, eps > 0, ...).
     """
-    for setting in SETTINGS:
-        check_value(f"optim.{setting}", getattr(optim, setting))
+    check_fields("optim", optim, SETTINGS)
     name = optim.optimizer
     if name not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)}; expected one of {OPTIMIZERS}")

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import torch
 
 from striate.errors import ConfigError, did_you_mean
-from striate.training.config import check_value, check_warmup
+from striate.training.validation import check_fields, check_warmup
 from striate.training.watch import Watch
 
 SCHEDULES = ("constant", "step", "multistep", "exponential", "inverse_time", "plateau", "cosine", "onecycle")
@@ -131,8 +131,7 @@ def build_schedule(optimizer: torch.optim.Optimizer, optim, steps_per_epoch: int
     schedule follows ``watch`` (the watched figure and which way it is better). The settings it reads are
     checked first, as a recipe's are, so an OptimConfig built in Python gets the same messages: optim.epochs -1
     is a problem of optim.epochs, not a warm-up longer than the run."""
-    for name in SETTINGS:
-        check_value(f"optim.{name}", getattr(optim, name))
+    check_fields("optim", optim, SETTINGS)
     check_warmup(optim)
     steps_per_epoch = max(steps_per_epoch, 1)
     total = optim.epochs * steps_per_epoch
