@@ -134,16 +134,6 @@ def _read_npy(file, size: int, name: str) -> tuple[np.ndarray, int]:
     return array, nbytes
 
 
-def read_npy(path: str | Path) -> np.ndarray:
-    """One .npy file, its header checked first (see :func:`read_npy_header`); never unpickles."""
-    path = Path(path)
-    try:
-        with path.open("rb") as file:
-            return _read_npy(file, path.stat().st_size, str(path))[0]
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the file ({error.strerror or error})") from None
-
-
 def _too_many(path: Path, count: int) -> DataError:
     return DataError(f"{path}: {count} arrays; striate reads at most {MAX_MEMBERS} from one .npz or folder "
                      "(expected x_train/y_train and a few more)")
