@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from striate.data.images import image_files
 from striate.data.in_memory import from_dataset, write_arrays_file
 from striate.data.sources import list_sources
 from striate.diagnose.advice import Advice, advise_history
@@ -56,9 +57,10 @@ class Run(SessionRun):
         return open_run(self.root, data=data).evaluate()
 
     def predict(self, images, top_k: int = 3) -> list:
-        """Top-k classes with probabilities for image files, arrays (``C x H x W``/``H x W``) or PIL images."""
-        single = not isinstance(images, (list, tuple))
-        images = [images] if single else list(images)
+        """Top-k classes with probabilities for image files, arrays (``C x H x W``/``H x W``) or PIL images;
+        a folder stands for every image in it (one prediction per image, in sorted order)."""
+        single = not isinstance(images, (list, tuple)) and not (isinstance(images, (str, Path)) and Path(images).is_dir())
+        images = image_files([images] if not isinstance(images, (list, tuple)) else list(images))
         top = Predictor(self.model, self.meta).predict(images, top_k)
         return top[0] if single else top
 

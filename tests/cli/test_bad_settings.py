@@ -138,3 +138,29 @@ def test_single_class_is_refused_by_the_task(tmp_path):
     config.data.source, config.data.path, config.data.classes = "digits", None, [3]
     with pytest.raises(DataError, match=r"data\.source digits has 1 after data\.classes \[3\].*keep two or more"):
         ClassificationTask.read(config.data, config.optim)
+
+
+def test_predict_a_folder_predicts_every_image_in_it(capsys, tmp_path, tiny_run):
+    folder = tmp_path / "new"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    names = ["a.png", "b.jpg", "sub/c.png"]
+    for name in names:
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    code, out, err = run_cli(capsys, "predict", tiny_run, folder, "--json")
+    assert code == 0, err
+    import json
+
+    predicted = json.loads(out)
+    assert [item["image"] for item in predicted] == [str(folder / name) for name in names]
+    alone = json.loads(run_cli(capsys, "predict", tiny_run, folder / "sub" / "c.png", "--json")[1])
+    assert [t["class"] for t in alone[0]["top"]] == [t["class"] for t in predicted[2]["top"]]
+    assert [t["probability"] for t in alone[0]["top"]] == pytest.approx([t["probability"] for t in predicted[2]["top"]],
+                                                                         abs=1e-5)  # batched with others
+
+
+def test_predict_a_folder_without_images_is_refused(capsys, tmp_path, tiny_run):
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli(capsys, "predict", tiny_run, tmp_path / "empty")
+    assert_refused(code, err, "no image files")

@@ -8,7 +8,8 @@ def register(subparsers) -> None:
                                                    "keypoints, masks or reconstructions with a task run")
     parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train' (or a classifier "
                                                        "folder made by 'striate transfer linear')")
-    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files, or folders: every image in a "
+                        "folder (and its sub-folders) is predicted")
     parser.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (default 3; at most "
                                                              "the number of classes are shown)")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
@@ -45,7 +46,10 @@ def run(args) -> int:
     from striate.cli.common import print_json, print_table
     from striate.transfer.linear import is_classifier_dir
 
+    from striate.data.images import image_files
+
     check_top_k(args.top_k)
+    args.images = image_files(args.images)
     if not is_classifier_dir(args.run_dir):
         from striate.session import open_run
         from striate.tasks import ClassificationTask

@@ -136,6 +136,26 @@ def load_image(path: str | Path, channels: int) -> torch.Tensor:
         raise DataError(f"{path}: cannot decode this image; expected a PNG, JPEG, BMP or NPY file") from None
 
 
+def image_files(items: list) -> list:
+    """``items`` with every folder among them replaced by the image files (and ``.npy`` images) it holds,
+    sub-folders included, in sorted order; files, arrays and other items stay as they are.
+
+    A folder without any image file is refused (it is most likely the wrong folder)."""
+    expanded = []
+    for item in items:
+        if isinstance(item, (str, Path)) and Path(item).is_dir():
+            folder = Path(item)
+            found = sorted(str(path) for path in folder.rglob("*")
+                           if path.is_file() and path.suffix.lower() in (*IMAGE_SUFFIXES, ".npy"))
+            if not found:
+                raise DataError(f"{folder}: a folder with no image files in it (or its sub-folders); expected "
+                                f"{', '.join(IMAGE_SUFFIXES)} or .npy files")
+            expanded.extend(found)
+        else:
+            expanded.append(item)
+    return expanded
+
+
 def _read_image_npy(path: Path, size: int) -> np.ndarray:
     """A .npy image, its header checked first (no pickles; at most DEFAULT_MAX_PIXELS x 4 values)."""
     try:
