@@ -32,7 +32,7 @@ from striate.session.config import resolve_config
 from striate.session.open import Run as SessionRun
 from striate.training.plan import FineTunePlan, TrainingPlan
 from striate.transfer.codes import resolve_layer
-from striate.transfer.data import split_codes, splits_for_run, target_config
+from striate.transfer.data import describe_fit, fit_to_data, split_codes, splits_for_run, target_config
 from striate.transfer.finetune import finetune_run
 from striate.visualize import pictures
 from striate.visualize.report import write_report
@@ -49,12 +49,13 @@ class Run(SessionRun):
     def path(self) -> Path:
         return self.root
 
-    def evaluate(self, data=None) -> dict:
+    def evaluate(self, data=None, class_map: dict | None = None) -> dict:
         """The task's figures on the run's own test split, or on ``data``'s (a folder or file path, a source
-        name, or arrays ``(images, labels)``): the same figures as ``striate evaluate``."""
+        name, or arrays ``(images, labels)``, its classes matched to the run's by name; ``class_map``: data
+        name -> run name where they differ): the same figures as ``striate evaluate``."""
         if data is None:
             return super().evaluate()
-        return open_run(self.root, data=data).evaluate()
+        return open_run(self.root, data=data, class_map=class_map).evaluate()
 
     def predict(self, images, top_k: int = 3) -> list:
         """Top-k classes with probabilities for image files, arrays (``C x H x W``/``H x W``) or PIL images;
@@ -133,13 +134,14 @@ class Run(SessionRun):
         return f"striate.Run('{self.root}')"
 
 
-def open_run(path, weights: str = "best", data=None) -> Run:
+def open_run(path, weights: str = "best", data=None, class_map: dict | None = None) -> Run:
     """An existing run directory as a :class:`Run`; ``data`` (a path, a source name or arrays) stands for its
-    test split in evaluate and the pictures.
+    test split in evaluate and the pictures, its classes matched to the run's by name (``class_map``: data
+    name -> run name where they differ).
 
     >>> run = striate.open_run("runs/lenet5-mnist")   # doctest: +SKIP
     """
-    opened = open_session_run(path, weights, _data_path(data, Path(path).parent / ".data"))
+    opened = open_session_run(path, weights, _data_path(data, Path(path).parent / ".data"), class_map=class_map)
     return Run(**{name: getattr(opened, name) for name in opened.__dataclass_fields__})
 
 
@@ -257,6 +259,7 @@ def finetune(source, data=None, classes=None, freeze: str | None = None, freeze_
         config.data.path = path
     config.run.name = None
     config, _ = resolve_config(config, list(overrides.items()))
+    print(describe_fit(fit_to_data(config, list(overrides))), flush=True)
     plan = FineTunePlan(freeze, freeze_stages, body_lr_scale, unfreeze_at)
     return open_run(finetune_run(str(source), config, plan, model)["run_dir"])
 

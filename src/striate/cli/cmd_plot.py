@@ -30,6 +30,9 @@ def register(subparsers) -> None:
     parser.add_argument("--count", type=int, default=16, help="how many images (top-losses) or pairs (confusion); default 16")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
     parser.add_argument("--data", help="use this data's test split instead of the run's own")
+    parser.add_argument("--class-map", metavar="MAP", help="with --data: the data's class names that differ from "
+                                                          "the run's, as data_name=run_name,... (same names match "
+                                                          "by themselves, in any order)")
     parser.set_defaults(func=run)
 
 
@@ -47,11 +50,13 @@ def _numbers(text: str | None) -> list[int] | None:
 def _draw(args, out):
     """The picture through striate.visualize.pictures, the same functions the Python API uses."""
     from striate.session import open_run
+    from striate.session.open import parse_class_map
     from striate.visualize import pictures
     from striate.visualize.confusion import most_confused_pairs
 
     from_files_only = args.picture in ("curves", "monitors")  # no model, no data
-    run = open_run(args.run_dir, None if from_files_only else args.weights, args.data)
+    run = open_run(args.run_dir, None if from_files_only else args.weights, args.data,
+                   class_map=parse_class_map(args.class_map))
     if args.picture == "confusion":
         figures = run.evaluate()
         path = pictures.confusion(run, out, figures)  # refuses a run that has no classes to confuse

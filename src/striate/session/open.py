@@ -40,6 +40,7 @@ class Run:
     task: Task
     model: nn.Module
     data_path: str | None = None  # another data set whose test split stands for the run's own
+    class_map: dict | None = None  # data_path's class names -> the run's, where they differ
     writer: int | None = None  # the PID of a process still training the run when it was opened (-1: unknown)
     _test: object = field(default=None, repr=False)
 
@@ -85,7 +86,7 @@ class Run:
     def test(self):
         """The test split the run was tested on (or ``data_path``'s), at the network's input size."""
         if self._test is None:
-            self._test = test_split(self.config, self.preprocess, self.data_path)
+            self._test = test_split(self.config, self.preprocess, self.data_path, self.names, self.class_map)
         return self._test
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
@@ -112,10 +113,14 @@ class Run:
         return images[0], int(targets[0]) if targets[0].numel() == 1 else targets[0]
 
 
-def open_run(run_dir: str | Path, weights: str | None = "best", data_path: str | None = None, device="cpu") -> Run:
+def open_run(run_dir: str | Path, weights: str | None = "best", data_path: str | None = None, device="cpu",
+             class_map: dict | None = None) -> Run:
     """Open the run in ``run_dir`` with its ``best`` or ``last`` weights (None: no model, for what reads only
     the run's files, such as its curves); ``data_path``: evaluate and draw on that data's test split instead
-    of the run's own."""
+    of the run's own, its classes matched to the run's by name (``class_map``: data name -> run name, for
+    names that differ)."""
+    if class_map and not data_path:
+        raise DataError("a class map renames the classes of other data: give it with --data (data=) or drop it")
     if weights is not None and weights not in WEIGHT_FILES:
         raise RunError(f"unknown weights '{weights}'; expected one of {WEIGHT_FILES}")
     meta = read_meta(run_dir)
@@ -129,7 +134,7 @@ def open_run(run_dir: str | Path, weights: str | None = "best", data_path: str |
     writer = writer_of(paths.root)
     if writer is None:
         remove_temporaries(paths.root)  # left by writes a kill interrupted; never a real file
-    return Run(paths.root, config, meta, task, model, data_path, writer)
+    return Run(paths.root, config, meta, task, model, data_path, class_map, writer)
 
 
 def load_run_model(run_dir: str | Path, weights: str = "best", device="cpu") -> tuple[nn.Module, dict]:
@@ -153,9 +158,11 @@ def load_model(paths: RunPaths, meta: dict, weights: str = "best", device="cpu")
     return model.to(device).eval()
 
 
-def test_split(config: Config, preprocess: dict, data_path: str | None = None):
+def test_split(config: Config, preprocess: dict, data_path: str | None = None, run_names: list[str] | None = None,
+               class_map: dict | None = None):
     """The run's own test split, rebuilt from its recipe, split seed and fold by the functions training used;
-    or the test split of ``data_path`` (read as the run's task reads data), at the run's input size."""
+    or the test split of ``data_path`` (read as the run's task reads data), at the run's input size, its
+    classes matched to ``run_names`` (see :func:`match_classes`)."""
     config = copy.deepcopy(config)
     config.data.loader = "device"  # evaluation reads the split into memory, whatever training streamed
     kind = task_kind(config.data.task)
@@ -165,6 +172,8 @@ def test_split(config: Config, preprocess: dict, data_path: str | None = None):
             config.data.source = infer_source(data_path)
     data = read_data(config, kind)
     test = to_input_size(data, config, preprocess)["test"]
+    if data_path and run_names is not None and data.task.outputs(run_names):
+        test = match_classes(test, data.names, run_names, class_map or {}, data_path)
     if len(test) == 0:
         raise DataError(f"the test split of {config.data.path} is empty; give data with more images "
                         f"(data.test_fraction is {config.data.test_fraction})")
@@ -172,4 +181,55 @@ def test_split(config: Config, preprocess: dict, data_path: str | None = None):
     return test
 
 
-__all__ = ["Prepared", "Run", "load_model", "load_run_model", "open_run", "test_split"]
+def match_classes(part, data_names: list[str], run_names: list[str], class_map: dict, where: str):
+    """``part`` (another data set's test split) with its labels renumbered to the run's classes, matched by
+    name (``class_map`` renames the data's classes first): the same classes in another order, or some of
+    them, are fine; a class the run does not know is refused, as is data whose targets are not class labels
+    that differ from the run's.
+
+    >>> from striate.data.dataset import ImageSet
+    >>> part = ImageSet(torch.zeros(3, 1, 2, 2, dtype=torch.uint8), torch.tensor([0, 1, 1]), ["dog", "cat"])
+    >>> match_classes(part, ["dog", "cat"], ["cat", "dog", "bird"], {}, "pets").labels.tolist()
+    [1, 0, 0]
+    """
+    unknown_keys = sorted(set(class_map) - set(data_names))
+    if unknown_keys:
+        raise DataError(f"--class-map names {unknown_keys[:5]}, which are not classes of {where} (its classes: "
+                        f"{_listed(data_names)}); map the data's class names to the run's")
+    bad_values = sorted({value for value in class_map.values() if value not in run_names})
+    if bad_values:
+        raise DataError(f"--class-map maps to {bad_values[:5]}, which are not classes of the run (its classes: "
+                        f"{_listed(run_names)})")
+    renamed = [class_map.get(name, name) for name in data_names]
+    if renamed == list(run_names):
+        return part
+    unknown = [name for name in renamed if name not in run_names]
+    if unknown or not hasattr(part, "labels"):
+        raise DataError(f"{where} has classes {_listed(data_names)} but the run was trained on {_listed(run_names)}; "
+                        f"{len(unknown) or 'some'} of them are not the run's, so its figures would compare unlike "
+                        "classes: evaluate on data with the run's classes, or map names with --class-map "
+                        "'data_name=run_name,...'")
+    new_label = torch.tensor([run_names.index(name) for name in renamed], dtype=torch.long)
+    return type(part)(part.images, new_label[part.labels], list(run_names), list(part.skipped))
+
+
+def _listed(names: list[str], most: int = 12) -> str:
+    shown = ", ".join(names[:most])
+    return f"[{shown}{', ...' if len(names) > most else ''}] ({len(names)})"
+
+
+def parse_class_map(text: str | None) -> dict:
+    """``"cats=cat,dogs=dog"`` -> ``{"cats": "cat", "dogs": "dog"}`` (the ``--class-map`` option)."""
+    if not text:
+        return {}
+    mapping = {}
+    for item in text.split(","):
+        data_name, sep, run_name = item.partition("=")
+        if not sep or not data_name.strip() or not run_name.strip():
+            raise DataError(f"--class-map item '{item}' is not data_name=run_name; give e.g. --class-map 'cats=cat,dogs=dog'")
+        mapping[data_name.strip()] = run_name.strip()
+    return mapping
+
+
+__all__ = ["Prepared", "Run", "load_model", "load_run_model", "match_classes", "open_run", "parse_class_map",
+           "test_split"]
