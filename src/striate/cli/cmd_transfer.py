@@ -51,13 +51,14 @@ def _formulation(parser) -> None:
                         help=f"LIBLINEAR formulation (default {DEFAULT_FORMULATION})")
 
 
-def _config(args):
-    """The target config: the source run's recipe (or the default one for a weights file) on the new data."""
+def _config(args, fit: bool = True):
+    """The target config: the source run's recipe (or the default one for a weights file) on the new data,
+    with the batch, validation share and epochs fitted to that data (``fit``) unless given as flags."""
     from pathlib import Path
 
     from striate.cli.common import parse_overrides, resolve_config
     from striate.training.config import set_value
-    from striate.transfer.data import target_config
+    from striate.transfer.data import describe_fit, fit_to_data, target_config
 
     classes = parse_classes(args.classes)
     if Path(args.source).is_dir():
@@ -68,8 +69,11 @@ def _config(args):
         if classes is not None:
             config.data.classes = classes
     config.run.name = None  # a new run, not the source's name (--name sets one)
-    for key, value in parse_overrides(getattr(args, "overrides", []) or []):
+    overrides = parse_overrides(getattr(args, "overrides", []) or [])
+    for key, value in overrides:
         set_value(config, key, value)
+    if fit:
+        print(describe_fit(fit_to_data(config, [key for key, _ in overrides])), flush=True)
     return config
 
 
@@ -95,7 +99,7 @@ def run_linear(args) -> int:
     from striate.transfer.data import split_codes, splits_for_run
     from striate.transfer.linear import fit_linear, save_linear
 
-    config = _config(args)
+    config = _config(args, fit=False)  # no training: C is chosen by cross-validation on the training codes
     model, meta = load_run_model(args.source)
     layer = resolve_layer(model, args.layer)
     splits = splits_for_run(config, meta["preprocess"])

@@ -3,6 +3,8 @@ images with a given run's preprocessing."""
 
 from pathlib import Path
 
+import math
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ from striate.files import atomic_write_bytes
 from striate.session import RunPaths, resolve_device
 from striate.session.prepare import read_data, to_input_size
 from striate.tasks import ClassificationTask
-from striate.training.config import load_recipe
+from striate.training.config import load_recipe, resolve_key
 from striate.transfer.codes import extract_codes
 
 CODES_BATCH = 256
@@ -33,6 +35,49 @@ def target_config(run_dir: str | Path, data: str | None = None, classes: list | 
     if classes is not None:
         config.data.classes = list(classes)
     return config
+
+
+MIN_STEPS = 300  # a transfer trains at least this many steps, however few its images (at most MAX_EPOCHS)
+MAX_EPOCHS = 100
+STEPS_PER_EPOCH = 10  # the batch is small enough for this many steps an epoch (8 images at least)
+
+
+def fit_to_data(config, explicit=()) -> dict:
+    """Set the batch size, validation share and epochs of a transfer from the target data, not the source
+    run (whose recipe was made for its own data): the keys in ``explicit`` (given by the user) stay.
+
+    * validation: 20% of each class under 200 labelled images a class, 10% under 2,000, else the recipe's;
+    * batch: the largest power of two (8 at least, the recipe's at most) that gives 10 steps an epoch;
+    * epochs: enough for 300 steps (the recipe's at least, 100 at most).
+
+    Returns what was chosen and the split sizes, for :func:`describe_fit`."""
+    given = {".".join(resolve_key(key)[:2]) for key in explicit}
+    data = read_data(config, ClassificationTask)  # the session's own split rules, classes and budgets
+    classes = max(1, len(data.names))
+    pool = len(data.splits["train"]) + len(data.splits["val"])
+    per_class = pool / classes
+    if "data.val_fraction" not in given and per_class < 2000:
+        config.data.val_fraction = 0.2 if per_class < 200 else 0.1
+    train_count = max(1, round(pool * (1 - config.data.val_fraction)))
+    if "optim.batch_size" not in given:
+        largest = 2 ** int(math.log2(max(8, train_count // STEPS_PER_EPOCH)))
+        config.optim.batch_size = max(1, min(config.optim.batch_size, largest))
+    steps = math.ceil(train_count / config.optim.batch_size)
+    if "optim.epochs" not in given:
+        config.optim.epochs = min(MAX_EPOCHS, max(config.optim.epochs, math.ceil(MIN_STEPS / steps)))
+    return {"train": train_count, "val": pool - train_count, "test": len(data.splits["test"]), "classes": classes,
+            "batch_size": config.optim.batch_size, "val_fraction": config.data.val_fraction,
+            "epochs": config.optim.epochs, "steps_per_epoch": steps, "given": sorted(given)}
+
+
+def describe_fit(fit: dict) -> str:
+    """One line: the split sizes a transfer uses and the settings chosen for them."""
+    chosen = ", ".join(f"{label} {value}" for label, value, key in (
+        ("batch", fit["batch_size"], "optim.batch_size"), ("epochs", fit["epochs"], "optim.epochs"),
+        ("validation", f"{100 * fit['val_fraction']:g}%", "data.val_fraction")) if key not in fit["given"])
+    return (f"target data: about {fit['train']} training, {fit['val']} validation and {fit['test']} test images of "
+            f"{fit['classes']} classes; {fit['steps_per_epoch']} steps an epoch"
+            + (f"; chosen for this data: {chosen} (set them to choose yourself)" if chosen else ""))
 
 
 def splits_for_run(config, preprocess: dict) -> dict:
