@@ -28,6 +28,41 @@ if TYPE_CHECKING:
 COLUMNS = 8
 DPI = 100  # the resolution of the picture files (and of a figure shown in a notebook)
 _INLINE_FIGURE = None
+# Font files (lower case, without - and _) that draw the scripts DejaVu Sans lacks (Chinese, Japanese,
+# Korean...): Debian's fonts-wqy-microhei, fonts-noto-cjk, fonts-droid-fallback, Adobe's Source Han.
+FALLBACK_FONTS = ("wqymicrohei", "wqyzenhei", "notosanscjk", "droidsansfallback", "sourcehansans")
+_FALLBACKS_ADDED = False
+
+
+def add_fallback_fonts() -> list[str]:
+    """Make the installed fonts with CJK glyphs fallbacks of matplotlib's font families (after them, so
+    Latin text looks as before), so class names in any script are drawn, not empty boxes: matplotlib
+    takes a glyph its first font lacks from the next family of ``font.family``.
+    Looked up once a process, among the system's fonts (a few milliseconds); returns the families added.
+    Without such a font matplotlib warns "Glyph ... missing": install one (``apt-get install
+    fonts-wqy-microhei``)."""
+    global _FALLBACKS_ADDED
+    if _FALLBACKS_ADDED:
+        return []
+    _FALLBACKS_ADDED = True
+    import matplotlib
+    from matplotlib import font_manager
+
+    families = []
+    for path in font_manager.findSystemFonts():
+        name = Path(path).name.lower().replace("-", "").replace("_", "")
+        if not name.startswith(FALLBACK_FONTS):
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+            families.append(font_manager.FontProperties(fname=path).get_name())
+        except (OSError, RuntimeError, ValueError):  # an unreadable font file: draw without it
+            continue
+    chosen = list(matplotlib.rcParams["font.family"])
+    added = [family for family in dict.fromkeys(families) if family not in chosen]
+    if added:
+        matplotlib.rcParams["font.family"] = [*chosen, *added]
+    return added
 
 
 def inline_figure_class() -> type:
@@ -60,6 +95,7 @@ def blank_figure(width: float = 6.0, height: float = 4.0, **kwargs) -> "Figure":
     pyplot); ``kwargs`` go to matplotlib's Figure (``layout="constrained"``, ``dpi``...)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    add_fallback_fonts()
     figure = inline_figure_class()(figsize=(width, height), **kwargs)
     FigureCanvasAgg(figure)
     return figure
