@@ -16,15 +16,18 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from striate.errors import ConfigError
-    from striate.session import cross_validate, resume_run, train_run
 
     if args.resume:
         if args.overrides:
             raise ConfigError(f"--resume continues a run as it was configured; drop {' '.join(args.overrides)}")
+        from striate.session import resume_run
+
         result = resume_run(args.resume)
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
+        from striate.session import cross_validate, train_run
+
         if config.data.folds > 1:  # k-fold cross-validation: --folds K
             return _cross_validate(cross_validate(config, config.data.folds, recipe_name))
         result = train_run(config, recipe_name)
@@ -43,6 +46,8 @@ def _report(result: dict) -> int:
           f"(best epoch {summary['best_epoch']}, {summary['train_seconds']:.1f}s of training)")
     picture = f" (predictions in {summary['picture']})" if summary.get("picture") else ""
     print(f"run saved to {result['run_dir']}{picture}")
+    if summary.get("best_is", "").startswith("the last epoch"):
+        print(f"note: the weights kept are {summary['best_is']}")
     if "accuracy" in run.task.figures:  # the bias/variance advice reads error rates
         print(format_advice(advise_history(result["history"])))
     if run.config.run.report:

@@ -4,11 +4,16 @@ import json
 import sys
 from pathlib import Path
 
-from striate.errors import ConfigError
-from striate.session.config import DEFAULT_RECIPE
-from striate.session.config import resolve_config as resolve
-from striate.training.config import Config, parse_override
+from typing import TYPE_CHECKING
 
+from striate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from striate.training.config import Config
+
+# The sub-commands register their parsers through this module: it imports no torch (``striate --help``,
+# ``--version`` and argument errors stay fast); the config machinery is imported where it is used.
+DEFAULT_RECIPE = "lenet5-mnist"  # striate.session.config.DEFAULT_RECIPE (tests/cli checks they agree)
 
 
 def find_default_recipe() -> Path | None:
@@ -23,6 +28,8 @@ def find_default_recipe() -> Path | None:
 
 def parse_overrides(extra: list[str]) -> list[tuple[str, object]]:
     """['--optim.lr', '0.1', '--epochs=3'] -> [('optim.lr', 0.1), ('epochs', 3)]."""
+    from striate.training.config import parse_override
+
     pairs, index = [], 0
     while index < len(extra):
         token = extra[index]
@@ -50,11 +57,18 @@ def split_recipe(arguments: list[str]) -> tuple[str | None, list[str]]:
     return None, list(arguments)
 
 
-def resolve_config(recipe: str | None, extra: list[str]) -> tuple[Config, str]:
+def resolve_config(recipe: str | None, extra: list[str]) -> tuple["Config", str]:
     """The recipe (or the default one) with the flags applied and every setting checked (``validate``: a bad
     value is a ConfigError before anything is read or written); returns the config and the recipe's name."""
+    from striate.training.config import Config, set_value
+
+    pairs = parse_overrides(extra)
+    for key, value in pairs:  # an unknown key or a value of the wrong type is refused before torch is imported
+        set_value(Config(), key, value)
+    from striate.session.config import resolve_config as resolve
+
     path = Path(recipe) if recipe else find_default_recipe()
-    config, name = resolve(path, parse_overrides(extra))
+    config, name = resolve(path, pairs)
     return config, name if recipe else DEFAULT_RECIPE
 
 
