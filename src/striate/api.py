@@ -122,8 +122,7 @@ class Run(SessionRun):
 
     def _repr_html_(self) -> str:
         summary, task = self.summary, self.task
-        test = {name: summary.get(f"test_{name}") for name in task.figures}
-        headline = task.describe(test) if all(value is not None for value in test.values()) else "not finished"
+        headline = task.describe(summary["test"]) if summary.get("test") else "not finished"  # the test figures
         rows = [("run", str(self.root)), ("model", self.meta["model"]["name"]), ("task", task.name),
                 ("test", headline), ("best epoch", f"{summary.get('best_epoch', '-')} of {summary.get('epochs', '-')}"),
                 ("training time", f"{summary.get('train_seconds', 0):.1f} s")]
