@@ -17,13 +17,10 @@ DEFAULT_RECIPE = "lenet5-mnist"  # striate.session.config.DEFAULT_RECIPE (tests/
 
 
 def find_default_recipe() -> Path | None:
-    """recipes/lenet5-mnist.yaml next to the working directory or the source checkout."""
-    here = Path(__file__).resolve()
-    for folder in (Path.cwd(), *here.parents):
-        candidate = folder / "recipes" / f"{DEFAULT_RECIPE}.yaml"
-        if candidate.is_file():
-            return candidate
-    return None
+    """The shipped recipes/lenet5-mnist.yaml (the same file in a checkout and in an installed wheel)."""
+    from striate.recipes import find_recipe
+
+    return find_recipe(DEFAULT_RECIPE)
 
 
 def parse_overrides(extra: list[str]) -> list[tuple[str, object]]:

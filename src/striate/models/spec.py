@@ -36,6 +36,7 @@ import yaml
 from torch import nn
 
 from striate.errors import ModelError
+from striate.recipes import find_recipe
 from striate.layers import make_layer
 from striate.models._util import meta_output_shape
 from striate.models.base import Classifier
@@ -172,7 +173,7 @@ class SpecNet(Classifier):
 
 def read_spec(path: str | Path) -> dict:
     """Parse a network spec file; raises ModelError on a missing or malformed file."""
-    path = Path(path)
+    path = find_recipe(path) or Path(path)  # a file, or a shipped spec (recipes/nets/lenet5.yaml, nets/lenet5)
     if not path.is_file():
         raise ModelError(f"network spec not found: {path}; give a YAML file such as recipes/nets/lenet5.yaml")
     try:

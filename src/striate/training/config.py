@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from striate.errors import ConfigError, did_you_mean, short
+from striate.recipes import find_recipe
 from striate.training.validation import RANGES, check_value, validate
 
 
@@ -240,9 +241,10 @@ def load_recipe(path: str | Path) -> Config:
     >>> load_recipe("recipes/lenet5-mnist.yaml").optim.epochs   # doctest: +SKIP
     20
     """
-    path = Path(path)
+    path = find_recipe(path) or Path(path)
     if not path.is_file():
-        raise ConfigError(f"recipe not found: {path}; give a YAML file such as recipes/lenet5-mnist.yaml")
+        raise ConfigError(f"recipe not found: {path}; give a YAML file, or the name of a shipped recipe such as "
+                          "mnist-fast ('striate recipes' lists them)")
     try:
         mapping = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
