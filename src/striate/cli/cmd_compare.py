@@ -21,6 +21,8 @@ def register(subparsers) -> None:
                         help="report epochs, steps and seconds until METRIC reaches VALUE, e.g. train_accuracy=0.75")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once in worker processes (default 1)")
     parser.add_argument("--out", default=None, help="comparison folder (default: <run.out_dir>/compare-<recipe>)")
+    parser.add_argument("--json", action="store_true", help="print comparison.json's content on stdout; progress and "
+                                                            "the text table go to stderr")
     parser.set_defaults(func=run, accepts_overrides=True)
 
 
@@ -53,6 +55,17 @@ def _command_line(args, folder: Path) -> str:
 
 
 def run(args) -> int:
+    from striate.cli.common import print_json, results_only
+
+    outcome = {}
+    with results_only(args.json):
+        code = _compare(args, outcome)
+    if args.json and outcome:
+        print_json(outcome)
+    return code
+
+
+def _compare(args, outcome: dict) -> int:
     from striate.cli.common import print_table, resolve_config, split_recipe
     from striate.experiments import compare, parse_variation
 
@@ -72,6 +85,8 @@ def run(args) -> int:
     report = compare(config, variations, args.seeds, folder, args.jobs, parse_target(args.target, config.data.task),
                      command, on_run)
     from striate.experiments.table import text_rows
+
+    outcome.update(report)
 
     print(f"{report['trained']} run(s) trained, {report['reused']} reused; mean ± std over seeds, accuracies in %")
     print_table(*text_rows(report["rows"]))

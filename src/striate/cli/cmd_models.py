@@ -4,13 +4,14 @@
 def register(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list the registered models")
     parser.add_argument("--params", action="store_true", help="count each model's parameters (with its default classes and input size)")
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     import torch
 
-    from striate.cli.common import print_table
+    from striate.cli.common import print_json, print_table
     from striate.models import create_model, get_builder, list_models
 
     rows = []
@@ -22,5 +23,9 @@ def run(args) -> int:
                 model = create_model(name)
             row.insert(1, f"{sum(p.numel() for p in model.parameters()):,}")
         rows.append(row)
-    print_table(["model", "parameters", "description"] if args.params else ["model", "description"], rows)
+    headers = ["model", "parameters", "description"] if args.params else ["model", "description"]
+    if args.json:
+        print_json([dict(zip(headers, row)) for row in rows])
+        return 0
+    print_table(headers, rows)
     return 0

@@ -11,10 +11,24 @@ def register(subparsers) -> None:
                     "--folds K runs k-fold cross-validation and reports the mean and spread.")
     parser.usage = "striate train [RECIPE.yaml] [--key value ...] | striate train --resume RUN"
     parser.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its last checkpoint")
+    parser.add_argument("--json", action="store_true", help="print the summary (summary.json's figures) as JSON on "
+                                                            "stdout; progress and the text result go to stderr")
     parser.set_defaults(func=run, accepts_overrides=True)
 
 
 def run(args) -> int:
+    from striate.cli.common import print_json, results_only
+
+    outcome = {}
+    with results_only(args.json):
+        code = _train(args, outcome)
+    if args.json and outcome:
+        print_json(outcome)
+    return code
+
+
+def _train(args, outcome: dict) -> int:
+    """Train (or resume, or cross-validate), print the text result, and put the JSON one in ``outcome``."""
     from striate.errors import ConfigError
 
     if args.resume:
@@ -29,10 +43,13 @@ def run(args) -> int:
         from striate.session import cross_validate, train_run
 
         if config.data.folds > 1:  # k-fold cross-validation: --folds K
-            return _cross_validate(cross_validate(config, config.data.folds, recipe_name))
+            report = cross_validate(config, config.data.folds, recipe_name)
+            outcome.update(report)
+            return _cross_validate(report)
         result = train_run(config, recipe_name)
     if result["run_dir"] is None:  # a DDP rank other than 0: rank 0 reports
         return 0
+    outcome.update(result["summary"])
     return _report(result)
 
 

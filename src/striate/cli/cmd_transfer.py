@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     finetune.add_argument("--freeze-stages", type=int, default=0, help="freeze the bottom N stages")
     finetune.add_argument("--body-lr-scale", type=float, default=1.0, help="body learning rate = optim.lr x this")
     finetune.add_argument("--unfreeze-at", type=int, default=0, help="from this epoch on, train every layer")
-    finetune.set_defaults(func=run_finetune, accepts_overrides=True)
+    finetune.set_defaults(func=_with_json(run_finetune), accepts_overrides=True)
     linear = commands.add_parser("linear", help="a LIBLINEAR classifier on a run's CNN codes",
                                  description="Codes of one layer + a linear classifier (C by cross-validation).")
     _common(linear)
@@ -27,7 +27,7 @@ def register(subparsers) -> None:
     linear.add_argument("--C", type=float, help="fix C instead of choosing it by cross-validation")
     linear.add_argument("--out", required=True, help="folder for the classifier (classifier.json + .safetensors)")
     _formulation(linear)
-    linear.set_defaults(func=run_linear)
+    linear.set_defaults(func=_with_json(run_linear))
     compare = commands.add_parser("compare", help="the transfer strategies side by side on the same splits",
                                   description="Fine-tune all; scratch with the bottom from the source; codes (last "
                                               "hidden and middle layer) + linear SVM; scratch. Recipe keys as flags.")
@@ -35,11 +35,28 @@ def register(subparsers) -> None:
     compare.add_argument("--init-stages", type=int, help="bottom stages copied for strategy (b) (default: half)")
     compare.add_argument("--out", help="folder for compare.json and compare.md (default: runs/transfer-compare-TIME)")
     _formulation(compare)
-    compare.set_defaults(func=run_compare, accepts_overrides=True)
+    compare.set_defaults(func=_with_json(run_compare), accepts_overrides=True)
+
+
+def _with_json(action):
+    """``action(args, outcome)`` run with ``--json`` honoured: its prints go to stderr and ``outcome`` to stdout."""
+    def run(args) -> int:
+        from striate.cli.common import print_json, results_only
+
+        outcome = {}
+        with results_only(args.json):
+            code = action(args, outcome)
+        if args.json and outcome:
+            print_json(outcome)
+        return code
+
+    return run
 
 
 def _common(parser) -> None:
     parser.add_argument("--from", dest="source", required=True, help="a run directory (or, for finetune, a weights file)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout; progress and the text "
+                                                            "result go to stderr")
     parser.add_argument("--data", help="the new data: folder/file or source name (default: the source run's)")
     parser.add_argument("--classes", help="keep only these classes, comma-separated (e.g. 5,6,7,8,9)")
 
@@ -77,13 +94,14 @@ def _config(args, fit: bool = True):
     return config
 
 
-def run_finetune(args) -> int:
+def run_finetune(args, outcome: dict) -> int:
     from striate.transfer.finetune import FineTunePlan, finetune_run
 
     config = _config(args)
     plan = FineTunePlan(args.freeze, args.freeze_stages, args.body_lr_scale, args.unfreeze_at)
     result = finetune_run(args.source, config, plan, args.model)
     summary = result["summary"]
+    outcome.update(summary, frozen=result["frozen"], trainable_parameters=result["trainable_parameters"])
     print(f"test accuracy {100 * summary['test_accuracy']:.2f}% on {summary['test_count']} images "
           f"({result['trainable_parameters']:,} trainable parameters at the start, {len(result['frozen'])} frozen "
           f"tensors, {summary['train_seconds']:.1f}s of training)")
@@ -91,7 +109,7 @@ def run_finetune(args) -> int:
     return 0
 
 
-def run_linear(args) -> int:
+def run_linear(args, outcome: dict) -> int:
     from pathlib import Path
 
     from striate.session import load_run_model
@@ -110,13 +128,14 @@ def run_linear(args) -> int:
     classifier.info["test_accuracy"] = classifier.accuracy(*codes["test"])
     classifier.info["val_accuracy"] = classifier.accuracy(*codes["val"])
     save_linear(classifier, args.out)
+    outcome.update(classifier.info, C=classifier.C, formulation=args.formulation, out=args.out)
     print(f"{args.formulation} on {codes['train'][0].shape[1]}-d codes of {layer}: C={classifier.C:g}, test accuracy "
           f"{100 * classifier.info['test_accuracy']:.2f}% on {len(codes['test'][1])} images")
     print(f"classifier saved to {args.out} (use it with: striate predict {args.out} IMAGE)")
     return 0
 
 
-def run_compare(args) -> int:
+def run_compare(args, outcome: dict) -> int:
     import time
     from pathlib import Path
 
@@ -131,6 +150,7 @@ def run_compare(args) -> int:
     report = (lambda row: print(f"done: {row['strategy']}: {100 * row['accuracy']:.2f}% in {row['seconds']:.1f}s",
                                 flush=True))
     rows = compare_strategies(args.source, config, args.init_stages, args.formulation, report)
+    outcome.update(rows=rows, out=out)
     print_table(TABLE_HEADERS, format_rows(rows))
     atomic_write_json(out / "compare.json", {"source": str(args.source), "data": config.data.path or config.data.source,
                                              "classes": config.data.classes, "epochs": config.optim.epochs, "rows": rows})

@@ -1,5 +1,6 @@
 """Helpers shared by the sub-commands: recipes plus ``--key value`` overrides, tables, JSON."""
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -78,8 +79,19 @@ def refuse_overrides(args, takers: str = "") -> None:
 
 
 def print_json(value) -> None:
-    json.dump(value, sys.stdout, indent=2)
+    json.dump(value, sys.stdout, indent=2, default=str)  # paths as strings
     sys.stdout.write("\n")
+
+
+@contextlib.contextmanager
+def results_only(enabled: bool):
+    """With ``--json`` (``enabled``), what the work prints meanwhile (progress, notes, the text result) goes to
+    stderr, so that stdout holds the JSON alone (``striate train --json | jq .test_accuracy``)."""
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def print_table(headers: list[str], rows: list[list], stream=None) -> None:
