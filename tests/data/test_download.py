@@ -110,7 +110,28 @@ def test_cli_refuses_files_that_do_not_match_the_official_checksums(server, tmp_
     code = main(["data", "download", "mnist", "--dir", str(tmp_path), "--mirror", server.url])
     assert code == 2
     assert "checksum mismatch" in capsys.readouterr().err
-    assert list((tmp_path / "mnist").iterdir()) == []
+    assert not (tmp_path / "mnist").exists()  # nothing half-written: the empty folder it made is gone too
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then closed): connecting to it is refused at once."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_no_network_says_the_host_cannot_be_reached_and_leaves_no_folder(tmp_path, capsys):
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    with pytest.raises(DataError, match=r"cannot reach 127\.0\.0\.1 .*no network\?"):
+        download_file(url + "data.bin", tmp_path / "data.bin", md5(PAYLOAD), timeout=5)
+    assert list(tmp_path.iterdir()) == []
+    code = main(["data", "download", "mnist", "--dir", str(tmp_path / "cache"), "--mirror", url])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "cannot reach 127.0.0.1" in err and "resume from" not in err
+    assert not (tmp_path / "cache").exists()  # the folders it made are removed again
 
 
 def _cifar_archive() -> bytes:

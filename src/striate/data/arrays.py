@@ -1,8 +1,13 @@
 """NumPy arrays (``.npz``, or a folder of ``.npy`` files) and CSV tables of pixels.
 
-NPZ / NPY keys, first match wins: ``x_train, y_train[, x_test, y_test]`` (the Keras layout),
-``images, labels``, or ``x, y``; optional ``class_names`` (an array of strings). Images are
-``N x H x W``, ``N x H x W x C`` or ``N x C x H x W`` (C in 1, 3), uint8 or floats in 0..1.
+NPZ / NPY keys, first layout that matches wins (see :data:`LAYOUTS`): ``x_train, y_train`` with
+``x_val, y_val`` and ``x_test, y_test`` when present (Keras), ``train_images, train_labels`` with
+``val_*``/``test_*`` (MedMNIST), ``images, labels``, ``x, y``, or ``arr_0, arr_1`` (``np.savez(images,
+labels)``); optional ``class_names`` (an array of strings). A file holding one array (``arr_0``) is half
+of a pair of files side by side, told apart by their names (KMNIST: ``kmnist-train-imgs.npz`` and
+``kmnist-train-labels.npz``; ``train``/``test``/``val`` in the name say the split). Images are
+``N x H x W``, ``N x H x W x C`` or ``N x C x H x W`` (C in 1, 3), uint8 or floats in 0..1; labels
+``N`` or ``N x 1`` (MedMNIST, Keras), integers or whole floats.
 Nothing is unpickled (``allow_pickle=False``), and every array's header is read first: its declared
 shape times its item size must match the bytes the file (or the .npz member) holds, and stay below
 :data:`MAX_ARRAY_BYTES`, before anything is allocated.
@@ -14,6 +19,7 @@ facial-keypoints layout: 30 keypoint coordinates, 96 x 96 grey images) -> :func:
 
 import csv
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -29,8 +35,19 @@ _CHUNK = 16 * 1024**2
 _NPY_HEADER_LIMIT = 10_000  # NumPy's own default for a trusted header
 _ARRAY_KINDS = "biufcUS"  # bool, integers, floats, complex, strings; never objects (pickles) or records
 
-KEY_PAIRS = (("x_train", "y_train"), ("images", "labels"), ("x", "y"))
-TEST_PAIR = ("x_test", "y_test")
+# key layouts: split -> (image key, label key); the first layout with any of its pairs present is used
+LAYOUTS = (
+    {"train": ("x_train", "y_train"), "val": ("x_val", "y_val"), "test": ("x_test", "y_test")},  # Keras
+    {"train": ("train_images", "train_labels"), "val": ("val_images", "val_labels"),
+     "test": ("test_images", "test_labels")},  # MedMNIST
+    {"train": ("images", "labels")},
+    {"train": ("x", "y")},
+    {"train": ("arr_0", "arr_1")},  # np.savez(images, labels)
+)
+# words in a file name that say what one-array files hold and which split they are (KMNIST's pairs of files)
+IMAGE_WORDS, LABEL_WORDS = {"imgs", "images", "image", "x"}, {"labels", "label", "lbls", "y"}
+SPLIT_WORDS = {"train": "train", "training": "train", "test": "test", "t10k": "test", "testing": "test",
+               "val": "val", "valid": "val", "validation": "val"}
 
 
 def to_nchw(images: np.ndarray, name: str) -> np.ndarray:
@@ -59,6 +76,15 @@ def to_nchw(images: np.ndarray, name: str) -> np.ndarray:
 def check_labels(labels: np.ndarray, name: str) -> np.ndarray:
     """int64 class labels, each in 0..MAX_CLASSES-1 (a label of 10**12 would ask for 10**12 class names)."""
     labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:  # N x 1, as MedMNIST and Keras's CIFAR ship them
+        labels = labels[:, 0]
+    elif labels.ndim == 2 and len(labels):
+        raise DataError(f"{name}: labels of shape {short(labels.shape)} hold {labels.shape[1]} values an image (multi-label "
+                        "data such as ChestMNIST); a striate classifier takes one class an image: keep one column "
+                        "(labels[:, k]) and save the file again")
+    if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == np.rint(labels)).all() \
+            and np.abs(labels).max(initial=0) < MAX_CLASSES:
+        labels = labels.astype(np.int64)  # whole numbers saved as floats
     if labels.ndim != 1 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_):
         raise DataError(f"{name}: expected a 1-D array of integer class labels, got {labels.dtype} of shape "
                         f"{short(labels.shape)}")
@@ -186,21 +212,89 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
                         "arrays saved without pickles") from None
 
 
-def read_arrays(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{"train": (images, labels)[, "test": ...]}`` and ``class_names`` from an .npz or a folder of .npy."""
+def _layout(arrays: dict, path: Path) -> tuple[dict, dict]:
+    """The splits (images, labels) of the first layout of :data:`LAYOUTS` found in ``arrays``, and their keys."""
+    for layout in LAYOUTS:
+        present = {split: keys for split, keys in layout.items() if keys[0] in arrays or keys[1] in arrays}
+        if not present:
+            continue
+        for image_key, label_key in present.values():
+            if image_key not in arrays or label_key not in arrays:
+                have, lack = (image_key, label_key) if image_key in arrays else (label_key, image_key)
+                raise DataError(f"{path}: found '{have}' but no '{lack}'; the two go together (images and their labels)")
+        return {split: _pair(arrays, *keys, str(path)) for split, keys in present.items()}, present
+    raise DataError(f"{path}: found arrays {short(sorted(arrays))}; expected x_train/y_train (and x_val/y_val, "
+                    "x_test/y_test), train_images/train_labels (MedMNIST), images/labels, x/y or arr_0/arr_1, or one "
+                    "array a file in pairs of files named like kmnist-train-imgs.npz and kmnist-train-labels.npz")
+
+
+def _words(path: Path) -> list[str]:
+    return [word for word in re.split(r"[-_.\s]+", path.name.lower().removesuffix(".npz")) if word]
+
+
+def _pair_key(path: Path) -> tuple[str, ...]:
+    return tuple(word for word in _words(path) if word not in IMAGE_WORDS | LABEL_WORDS)
+
+
+def _pair_files(files: list[Path], where: Path) -> dict[str, tuple[Path, Path]]:
+    """One-array files paired by name: ``{split: (images file, labels file)}``."""
+    groups: dict[tuple, dict[str, Path]] = {}
+    for file in files:
+        words = _words(file)
+        kind = "images" if IMAGE_WORDS & set(words) else "labels" if LABEL_WORDS & set(words) else None
+        if kind is None:
+            raise DataError(f"{file}: holds one array, and its name says neither images ({'/'.join(sorted(IMAGE_WORDS))}) "
+                            f"nor labels ({'/'.join(sorted(LABEL_WORDS))}); rename it, e.g. data-train-imgs.npz")
+        split = next((SPLIT_WORDS[word] for word in words if word in SPLIT_WORDS), "train")
+        groups.setdefault((split, _pair_key(file)), {})[kind] = file
+    stems = {tuple(w for w in rest if w not in SPLIT_WORDS) for _, rest in groups}
+    if len(stems) > 1:
+        raise DataError(f"{where}: holds the files of {len(stems)} data sets ({', '.join('-'.join(s) for s in sorted(stems))}); "
+                        "move each into a folder of its own, or pass one of the files")
+    pairs = {}
+    for (split, _), found in sorted(groups.items(), key=lambda item: ("train", "val", "test").index(item[0][0])):
+        if len(found) < 2 or split in pairs:
+            have = next(iter(found.values()))
+            raise DataError(f"{have}: no {'labels' if 'images' in found else 'images'} file of the same name beside it; "
+                            "expected pairs such as kmnist-train-imgs.npz and kmnist-train-labels.npz")
+        pairs[split] = (found["images"], found["labels"])
+    return pairs
+
+
+def _single(path: Path) -> np.ndarray:
+    arrays = _load_arrays(path)
+    if len(arrays) != 1:
+        raise DataError(f"{path}: holds arrays {short(sorted(arrays))}; expected one array (arr_0) in each file of a pair")
+    return next(iter(arrays.values()))
+
+
+def _read_pairs(files: list[Path], where: Path) -> dict:
+    splits, notes = {}, []
+    for split, (image_file, label_file) in _pair_files(files, where).items():
+        arrays = {"images": _single(image_file), "labels": _single(label_file)}
+        splits[split] = _pair(arrays, "images", "labels", f"{image_file.name} + {label_file.name}")
+        notes.append(f"{split}: {image_file.name} + {label_file.name} ({len(splits[split][1])} images)")
+    return {"splits": splits, "class_names": [], "notes": notes}
+
+
+def read_arrays(path: str | Path) -> dict:
+    """``{"splits": {"train": (images, labels)[, "val": ..., "test": ...]}, "class_names": [...], "notes": [...]}``
+    from an .npz file, a folder of .npy files, a folder of .npz files, or one file of a pair of files."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"array file not found: {path}")
-    arrays = _load_arrays(path)
-    for image_key, label_key in KEY_PAIRS:
-        if image_key in arrays and label_key in arrays:
-            splits = {"train": _pair(arrays, image_key, label_key, str(path))}
-            if all(key in arrays for key in TEST_PAIR):
-                splits["test"] = _pair(arrays, *TEST_PAIR, str(path))
-            names = _class_names(arrays, str(path))
-            return {"splits": splits, "class_names": names}
-    raise DataError(f"{path}: found arrays {sorted(arrays)}; expected x_train/y_train (and x_test/y_test), "
-                    "images/labels or x/y")
+    npz_files = sorted(path.glob("*.npz")) if path.is_dir() and not any(path.glob("*.npy")) else []
+    if len(npz_files) > 1:
+        return _read_pairs(npz_files, path)
+    source = npz_files[0] if npz_files else path
+    arrays = _load_arrays(source)
+    if len(arrays) == 1 and source.is_file() and set(_words(source)) & (IMAGE_WORDS | LABEL_WORDS):
+        # one file of a pair: its partner's name differs in the one word that says images or labels
+        partners = [file for file in sorted(source.parent.glob("*.npz")) if _pair_key(file) == _pair_key(source)]
+        return _read_pairs(partners, source)
+    splits, keys = _layout(arrays, source)
+    notes = [f"{split}: {'/'.join(keys[split])} of {source.name} ({len(pair[1])} images)" for split, pair in splits.items()]
+    return {"splits": splits, "class_names": _class_names(arrays, str(source)), "notes": notes}
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:

@@ -10,6 +10,7 @@ refused, so a tampered batch cannot run anything. A batch file is at most
 
 import math
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,6 @@ _ALLOWED = {
     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 spell bytes
 }
-CIFAR10_TRAIN = [f"data_batch_{index}" for index in range(1, 6)]
 CIFAR_FOLDERS = ("cifar-10-batches-py", "cifar-100-python")
 
 
@@ -101,30 +101,61 @@ def _batch_arrays(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
     return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
 
-def find_cifar_folder(path: Path) -> Path | None:
-    """``path`` itself or its cifar-10-batches-py / cifar-100-python sub-folder, when it holds batches."""
+BATCH_NAME = re.compile(r"data_batch_\d+")
+
+
+def _batch_number(path: Path) -> int:
+    return int(path.name.rsplit("_", 1)[1])
+
+
+def cifar_files(path: Path) -> tuple[dict[str, list[Path]], Path | None, str] | None:
+    """What CIFAR batches ``path`` holds: ``({"train": [files], "test": [files]}, meta file or None, label key)``,
+    or None. ``path`` is a batch file, a folder of batches (any of data_batch_1..5 and test_batch; CIFAR-100's
+    train/test beside meta), or the folder holding cifar-10-batches-py or cifar-100-python."""
+    if path.is_file():
+        folder, name = path.parent, path.name
+        if BATCH_NAME.fullmatch(name) or name == "test_batch":
+            return {"test" if name == "test_batch" else "train": [path]}, _meta(folder, "batches.meta"), "labels"
+        if name in ("train", "test") and (folder / "meta").is_file():
+            return {name: [path]}, folder / "meta", "fine_labels"
+        return None
     for folder in (path, *(path / name for name in CIFAR_FOLDERS)):
-        if (folder / "data_batch_1").is_file() or (folder / "train").is_file() and (folder / "meta").is_file():
-            return folder
+        if not folder.is_dir():
+            continue
+        train = sorted((p for p in folder.glob("data_batch_*") if BATCH_NAME.fullmatch(p.name) and p.is_file()),
+                       key=_batch_number)
+        files = {"train": train} if train else {}
+        if (folder / "test_batch").is_file():
+            files["test"] = [folder / "test_batch"]
+        if files:
+            return files, _meta(folder, "batches.meta"), "labels"
+        if (folder / "meta").is_file():
+            files = {name: [folder / name] for name in ("train", "test") if (folder / name).is_file()}
+            if files:
+                return files, folder / "meta", "fine_labels"
     return None
 
 
-def read_cifar(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
-    """``{"train": (images N x 3 x 32 x 32 uint8, labels, class names), "test": ...}`` from a CIFAR-10
-    (data_batch_1..5, test_batch, batches.meta) or CIFAR-100 (train, test, meta; fine labels) folder."""
-    folder = find_cifar_folder(Path(path))
-    if folder is None:
-        raise DataError(f"{path}: no CIFAR batches found; expected data_batch_1..5 and test_batch (CIFAR-10) "
-                        "or train and test (CIFAR-100), e.g. from 'striate data download cifar10'")
-    if (folder / "data_batch_1").is_file():
-        names = _names(read_batch(folder / "batches.meta"), "label_names", folder / "batches.meta")
-        parts = [_batch_arrays(folder / name, "labels") for name in CIFAR10_TRAIN]
-        train = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-        test = _batch_arrays(folder / "test_batch", "labels")
-    else:
-        names = _names(read_batch(folder / "meta"), "fine_label_names", folder / "meta")
-        train, test = _batch_arrays(folder / "train", "fine_labels"), _batch_arrays(folder / "test", "fine_labels")
-    count = int(max(train[1].max(initial=-1), test[1].max(initial=-1))) + 1
-    if len(names) < count:
-        names = [str(index) for index in range(count)]
-    return {"train": (*train, names), "test": (*test, names)}
+def _meta(folder: Path, name: str) -> Path | None:
+    return folder / name if (folder / name).is_file() else None
+
+
+def read_cifar(path: str | Path) -> dict:
+    """``{"splits": {"train": (images N x 3 x 32 x 32 uint8, labels)[, "test": ...]}, "class_names": [...],
+    "notes": [...]}`` from CIFAR-10 batches (any of data_batch_1..5 and test_batch, batches.meta when present)
+    or CIFAR-100 (train and/or test beside meta; fine labels); class names from the meta file, else none."""
+    found = cifar_files(Path(path))
+    if found is None:
+        raise DataError(f"{path}: no CIFAR batches found; expected data_batch_1..5 and/or test_batch (CIFAR-10) "
+                        "or train and/or test beside meta (CIFAR-100), e.g. from 'striate data download cifar10'")
+    files, meta, label_key = found
+    splits, notes = {}, []
+    for split, batches in files.items():
+        parts = [_batch_arrays(batch, label_key) for batch in batches]
+        splits[split] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        of_five = f", {len(batches)} of the 5 training batches" if split == "train" and label_key == "labels" \
+            and len(batches) != 5 else ""
+        notes.append(f"{split}: {', '.join(b.name for b in batches)} ({len(splits[split][1])} images{of_five})")
+    names = _names(read_batch(meta), "label_names" if label_key == "labels" else "fine_label_names", meta) if meta else []
+    count = int(max(labels.max(initial=-1) for _, labels in splits.values())) + 1
+    return {"splits": splits, "class_names": names if len(names) >= count else [], "notes": notes}

@@ -19,11 +19,12 @@ import shutil
 import tarfile
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from striate.errors import DataError, did_you_mean
+from striate.errors import DataError, clip, did_you_mean
 
 MIRROR_VARIABLE = "STRIATE_DOWNLOAD_MIRROR"
 DATA_DIR_VARIABLE = "STRIATE_DATA_DIR"
@@ -110,7 +111,11 @@ def download_file(url: str, destination: str | Path, md5: str, timeout: float = 
             pass
         else:
             raise DataError(f"{url}: HTTP error {error.code} ({error.reason}); try again later or use --mirror") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as error:
+    except urllib.error.URLError as error:  # no connection was made (DNS, refused, unreachable, connect timeout)
+        host = urllib.parse.urlsplit(url).hostname
+        raise DataError(f"cannot reach {host} ({clip(error.reason, 120)}; no network?): {url} was not downloaded; "
+                        "connect and run the command again, or give a reachable copy with --mirror URL") from None
+    except (http.client.HTTPException, OSError, TimeoutError) as error:
         raise DataError(f"{url}: download interrupted ({getattr(error, 'reason', error)}); run the command again "
                         f"to resume from {partial.stat().st_size if partial.is_file() else 0} bytes") from None
     actual = file_md5(partial)
@@ -146,9 +151,21 @@ def download_dataset(name: str, directory: str | Path | None = None, mirror: str
         raise DataError(f"unknown data set '{name}'{did_you_mean(name, DATASETS)}; expected one of {sorted(DATASETS)}")
     spec = DATASETS[name]
     folder = Path(directory) / name if directory else default_data_dir() / name
+    created = [parent for parent in (folder, *folder.parents) if not parent.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     mirror = mirror or os.environ.get(MIRROR_VARIABLE)
     bases = (mirror.rstrip("/") + "/",) if mirror else spec.base_urls
+    try:
+        _fetch_all(spec, bases, folder, timeout)
+    except DataError:
+        for made in created:  # the folders this call made and left empty (nothing to resume from): gone again
+            if made.is_dir() and not any(made.iterdir()):
+                made.rmdir()
+        raise
+    return folder
+
+
+def _fetch_all(spec: DataSet, bases: tuple[str, ...], folder: Path, timeout: float) -> None:
     for remote in spec.files:
         last_error = None
         for base in bases:
@@ -161,4 +178,3 @@ def download_dataset(name: str, directory: str | Path | None = None, mirror: str
             raise last_error
         if spec.extract:
             _extract(path, folder)
-    return folder

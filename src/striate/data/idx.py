@@ -7,6 +7,7 @@ See http://yann.lecun.com/exdb/mnist/ ("FILE FORMATS FOR THE MNIST DATABASE").
 
 import gzip
 import math
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -146,3 +147,48 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
     payload = header + array.astype(IDX_DTYPES[codes[native]]).tobytes()
     path = Path(path)
     path.write_bytes(gzip.compress(payload) if path.suffix == ".gz" else payload)
+
+
+# MNIST's names (train-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte), Kaggle's (train-images.idx3-ubyte) and
+# EMNIST's (emnist-letters-test-labels-idx1-ubyte.gz): a stem, images or labels, the rank, -ubyte, maybe .gz
+IDX_NAME = re.compile(r"^(?P<stem>.*?)(?P<kind>images|labels)[-.]idx(?P<rank>\d)-ubyte(\.gz)?$", re.IGNORECASE)
+IDX_SPLITS = {"train": "train", "t10k": "test", "test": "test", "val": "val", "valid": "val", "validation": "val"}
+
+
+def is_idx_name(name: str) -> bool:
+    """Whether a file name is an IDX images or labels file's (MNIST, Kaggle and EMNIST spellings)."""
+    return IDX_NAME.match(name) is not None
+
+
+def find_idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
+    """``{split: (images file, labels file)}`` of the IDX files in ``folder``, any subset of train, t10k/test
+    and val (the split is the word before ``images``/``labels``; none means train).
+
+    >>> find_idx_files(Path("../shared/data/mnist"))["test"][0].name   # doctest: +SKIP
+    't10k-images-idx3-ubyte.gz'
+    """
+    found: dict[tuple[str, str], dict[str, Path]] = {}
+    for path in sorted(folder.iterdir()):
+        match = IDX_NAME.match(path.name)
+        if match and path.is_file():
+            words = [word for word in re.split(r"[-_.]+", match["stem"].lower()) if word]
+            split = next((IDX_SPLITS[word] for word in reversed(words) if word in IDX_SPLITS), "train")
+            stem = "-".join(word for word in words if word not in IDX_SPLITS)
+            found.setdefault((stem, split), {}).setdefault(match["kind"].lower(), path)  # raw before .gz
+    if not found:
+        seen = ", ".join(sorted(path.name for path in folder.iterdir())[:6]) or "nothing"
+        raise DataError(f"{folder}: no train-images-idx3-ubyte[.gz] or other IDX files; expected images and labels files "
+                        f"(train-images-idx3-ubyte.gz with train-labels-idx1-ubyte.gz, t10k-* for a test split) as MNIST "
+                        f"ships them; the folder holds {seen}")
+    stems = sorted({stem for stem, _ in found})
+    if len(stems) > 1:
+        raise DataError(f"{folder}: holds the IDX files of {len(stems)} data sets ({', '.join(s or '(no prefix)' for s in stems)}); "
+                        "move each data set's files into a folder of its own")
+    pairs = {}
+    for (_, split), kinds in sorted(found.items(), key=lambda item: ("train", "val", "test").index(item[0][1])):
+        if len(kinds) < 2:
+            have, lack = ("images", "labels") if "images" in kinds else ("labels", "images")
+            raise DataError(f"{kinds[have]}: no matching {lack} file beside it; each IDX images file needs its "
+                            f"labels file (e.g. train-images-idx3-ubyte.gz with train-labels-idx1-ubyte.gz)")
+        pairs[split] = (kinds["images"], kinds["labels"])
+    return pairs
