@@ -45,6 +45,10 @@ def test_summary_evaluate_and_report_agree_on_the_runs_own_test_split(tiny_cfg, 
 
     figures = cli_json(capsys, "evaluate", run_dir, "--json")
     assert figures["accuracy"] == summary["test_accuracy"]
+    for name in ("balanced_accuracy", "macro_f1", "top5_error"):
+        assert figures[name] == summary[f"test_{name}"], name
+    for name in ("per_class_precision", "per_class_recall", "per_class_f1"):
+        assert figures[name] == summary["test"][name], name
     assert figures["count"] == summary["test_count"]
     assert figures["loss"] == pytest.approx(summary["test_loss"], rel=1e-6)
 
@@ -96,3 +100,53 @@ def test_task_runs_agree_too(task_runs, capsys, name, figures):
     assert f"On the test split: {run.task.describe(summary['test'])}." in page
     splits = prepare(load_recipe(run_dir / "config.yaml")).splits
     assert fingerprints(run.test) == fingerprints(splits["test"])
+
+
+def test_a_two_class_imbalanced_run_agrees_on_the_imbalance_figures(tiny_cfg, tmp_path, capsys):
+    """1:9 to train, 1:3 to test, weighted and class-balanced: evaluate --json and its text, summary.json, the API
+    and the report's figures give the same balanced accuracy, macro F1, ROC AUC and per-class precision, recall
+    and F1."""
+    import numpy as np
+    import torch
+
+    import striate
+
+    generator = torch.Generator().manual_seed(0)
+    counts = {"train": (180, 20), "test": (60, 20)}
+    arrays = {}
+    for split, (common, rare) in counts.items():
+        labels = torch.tensor([0] * common + [1] * rare)
+        values = 0.5 + 0.2 * torch.randn(len(labels), 8, 8, generator=generator)
+        values[:, 2:6, 2:6] += 0.14 * labels.view(-1, 1, 1)  # the rare class a little brighter in the centre
+        arrays[f"x_{split}"] = (values.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+        arrays[f"y_{split}"] = labels.numpy()
+    np.savez(tmp_path / "imbalanced.npz", **arrays)
+    config = tiny_cfg
+    config.data.source, config.data.path, config.optim.epochs = "npz", str(tmp_path / "imbalanced.npz"), 2
+    config.optim.class_balance, config.data.sampler = "inverse_frequency", "balanced"
+    run_dir = train_run(config)["run_dir"]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    evaluated = cli_json(capsys, "evaluate", run_dir, "--json")
+    api = striate.open_run(run_dir).evaluate()
+    assert evaluated["count"] == summary["test_count"] == 80
+    for name in ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "loss"):
+        assert evaluated[name] == pytest.approx(summary[f"test_{name}"], rel=1e-9) and api[name] == evaluated[name], name
+    for name in ("per_class_precision", "per_class_recall", "per_class_f1"):
+        assert evaluated[name] == summary["test"][name] == api[name], name
+    assert 0 < summary["test_roc_auc"] <= 1 and summary["test_balanced_accuracy"] != summary["test_accuracy"]
+
+    # the report's figures (its overview and final figures sections, without drawing its pictures)
+    from striate.visualize.report_sections import ReportContext, final_figures, overview
+
+    run = open_run(run_dir)
+    context = ReportContext(run, run.history, [], run.summary, tmp_path, evaluation=api)
+    page = "".join(part for section in (overview(context), final_figures(context)) for part in section.parts)
+    assert "<th>class</th><th>precision</th><th>recall</th><th>F1</th><th>images</th>" in page
+    balanced = re.search(r'<div class="value">([\d.]+)%</div><div class="label">balanced accuracy</div>', page)
+    auc = re.search(r'<div class="value">([\d.]+)</div><div class="label">ROC AUC</div>', page)
+    assert float(balanced.group(1)) == round(100 * summary["test_balanced_accuracy"], 2)
+    assert float(auc.group(1)) == round(summary["test_roc_auc"], 4)
+    code = main(["evaluate", str(run_dir)])
+    text = capsys.readouterr().out
+    assert code == 0 and f"balanced accuracy {100 * summary['test_balanced_accuracy']:.2f}%" in text
+    assert f"ROC AUC {summary['test_roc_auc']:.4f}" in text and "precision  recall" in text

@@ -27,6 +27,7 @@ BAD = [
     ("data.split_seed", -1), ("data.split_seed", 2**40),
     ("data.whiten_epsilon", 0), ("data.whiten_epsilon", -0.1), ("data.whiten_epsilon", INF),
     ("data.max_per_class", -1),
+    ("data.train_per_class", -1),
     ("data.folds", 1), ("data.folds", -2),
     ("data.fold", -1),
     ("data.workers", -1),
@@ -50,6 +51,9 @@ BAD = [
     ("optim.onecycle_start", 0), ("optim.onecycle_start", 1), ("optim.onecycle_start", 1.5),
     ("optim.l1", -1e-5),
     ("optim.label_smoothing", 1.0), ("optim.label_smoothing", -0.1),
+    ("optim.class_balance_beta", 1.0), ("optim.class_balance_beta", -0.5), ("optim.class_balance_beta", NAN),
+    ("optim.class_weights", [1.0, -3.0]), ("optim.class_weights", [1.0, NAN]), ("optim.class_weights", [0, 1]),
+    ("optim.class_weights", [1.0, "x"]), ("optim.class_weights", [1.0, INF]),
     ("optim.clip_grad_norm", -1), ("optim.clip_grad_norm", NAN),
     ("optim.aux_loss_weight", -0.3),
     ("optim.dropout_rate", 1.0), ("optim.dropout_rate", -0.1),
@@ -59,6 +63,7 @@ BAD = [
     ("run.seed", -1), ("run.seed", 2**32),
     ("run.checkpoint_every", -1),
     ("run.monitor_every", 0),
+    ("run.threads", -1),
 ]
 
 
@@ -71,7 +76,7 @@ def test_every_numeric_field_has_a_range_and_a_bad_case():
     numeric = set()
     for section in dataclasses.fields(Config):
         for item in dataclasses.fields(section.type):
-            if item.type in (int, float, float | None) or item.name in ("betas", "milestones", "lr_mult"):
+            if item.type in (int, float, float | None) or item.name in ("betas", "milestones", "lr_mult", "class_weights"):
                 numeric.add(f"{section.name}.{item.name}")
     assert numeric == set(RANGES)
     assert {key for key, _ in BAD} == set(RANGES)

@@ -1,5 +1,6 @@
-"""The losses of the dense and regression tasks: keypoints use the training engine's masked MSE,
-segmentation a per-pixel softmax with an ignore index, autoencoders a reconstruction MSE.
+"""The losses of the tasks beyond the engine's: keypoints use the training engine's masked MSE,
+segmentation a per-pixel softmax with an ignore index, autoencoders a reconstruction MSE; a classifier's
+loss weighed per class (``optim.class_balance``, ``optim.class_weights``) is :func:`class_weighted`.
 
 >>> masked_mse(torch.tensor([[0.5, 9.0]]), torch.tensor([[1.0, float("nan")]]))
 tensor(0.2500)
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 
 from striate.training.losses import masked_mse  # the training engine's: MSE over the present (non-NaN) targets
 
-__all__ = ["masked_mse", "pixel_cross_entropy", "reconstruction_mse"]
+__all__ = ["class_weighted", "masked_mse", "pixel_cross_entropy", "reconstruction_mse"]
 
 
 def pixel_cross_entropy(outputs: torch.Tensor, masks: torch.Tensor, ignore_index: int = 255,
@@ -34,3 +35,27 @@ def reconstruction_mse(outputs: torch.Tensor, images: torch.Tensor, reduction: s
     """Mean squared error between reconstructions and the images (pixels in 0..1); ``"sum"``: per image."""
     errors = F.mse_loss(outputs, images, reduction="sum")
     return errors / images[0].numel() if reduction == "sum" else errors / images.numel()
+
+
+def class_weighted(loss, weights: torch.Tensor):
+    """``loss`` (any of striate.training.losses, ``(outputs, labels, reduction)``) with each image's loss
+    weighed by its true class: the mean is ``sum(w[y_i] * loss_i) / sum(w[y_i])`` over the batch, as torch's
+    weighted cross-entropy (so scaling every weight alike changes nothing); ``"sum"``: that mean times the
+    images, as :func:`pixel_cross_entropy`; ``"none"``: each image's weighted loss.
+
+    >>> import torch.nn.functional as F
+    >>> scores, labels = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])
+    >>> weights = torch.tensor([1.0, 3.0])
+    >>> bool(torch.isclose(class_weighted(F.cross_entropy, weights)(scores, labels), F.cross_entropy(scores, labels, weight=weights)))
+    True
+    """
+
+    def weighted(outputs: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        weight = weights.to(device=outputs.device, dtype=outputs.dtype)[labels.long()]
+        values = loss(outputs, labels, reduction="none") * weight
+        if reduction == "none":
+            return values
+        mean = values.sum() / weight.sum().clamp_min(1e-12)
+        return mean * len(labels) if reduction == "sum" else mean
+
+    return weighted

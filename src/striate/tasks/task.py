@@ -3,7 +3,7 @@ one augmentation draw moves them with the images, the loss, the meter (figures) 
 is better, what model.json keeps to rebuild it, and how its figures read. ``data.task`` in a recipe picks
 one (striate.tasks.kinds); nothing else compares task names.
 
-    classification  labels               softmax loss       accuracy, top-5 error, per class, confusion
+    classification  labels               softmax loss       accuracy, balanced accuracy, macro F1, ROC AUC, per class, confusion
     keypoints       N x 2K coordinates   masked MSE         RMSE in pixels
     segmentation    N x H x W classes    per-pixel softmax  pixel accuracy, mean IoU
     autoencoder     the images           MSE                MSE, PSNR
@@ -18,9 +18,11 @@ from pathlib import Path
 
 import torch
 
+from striate.data.augment import label_mixing
 from striate.data.geometry import fit_to_size
-from striate.errors import ConfigError, DataError
+from striate.errors import ConfigError, DataError, short
 from striate.tasks.loader import TaskLoader
+from striate.training.validation import CHOICES
 from striate.training.watch import Watch
 
 
@@ -53,14 +55,23 @@ class Task:
     uses_source = True  # reads data.source (keypoints and segmentation read their own layouts)
     distributed, folds, streaming = True, True, True  # DDP, k-fold, the streaming loader
     normalizations: tuple[str, ...] | None = None  # the data.normalize methods it takes (None: all)
-    class_balance = False  # whether optim.class_balance (per-class loss weights) applies
+    class_balance = False  # whether per-class loss weights apply (optim.class_balance, optim.class_weights)
+    balance_methods: tuple[str, ...] = ("median_frequency",)  # with class_balance: the methods it takes
+    balanced_sampling = False  # whether data.sampler: balanced (classes drawn equally often) applies
+    mixes_labels = False  # whether data.augment may mix images with their labels (mixup, cutmix)
 
     @classmethod
     def check_settings(cls, config, distributed: bool) -> None:
         """Refuse settings this task does not support, before anything is read or written."""
         data, optim = config.data, config.optim
-        if optim.class_balance not in ("none", "median_frequency"):
-            raise ConfigError(f"unknown optim.class_balance '{optim.class_balance}'; expected one of ['none', 'median_frequency']")
+        check_balance(cls, optim)
+        mixing = label_mixing(data.augment)  # checks every data.augment entry, names and ranges
+        if mixing and not cls.mixes_labels:
+            raise ConfigError(f"data.augment {mixing[0]} mixes pairs of images and their class labels; data.task is "
+                              f"{cls.name}, whose targets do not mix: drop {mixing[0]} from data.augment")
+        if data.sampler != "shuffle" and not cls.balanced_sampling:
+            raise ConfigError(f"data.sampler {data.sampler} draws a classifier's classes equally often; data.task is "
+                              f"{cls.name}: set data.sampler shuffle")
         if (data.folds > 1 and not cls.folds) or (data.loader != "device" and not cls.streaming):
             raise ConfigError(f"data.task {cls.name} trains with data.folds 0 and data.loader device only; "
                               "drop --folds / --data.loader streaming")
@@ -69,9 +80,6 @@ class Task:
                               "(DistributedDataParallel is for classification)")
         if cls.normalizations is not None and data.normalize not in cls.normalizations:
             raise ConfigError(f"data.normalize '{data.normalize}' is for classifiers; use one of {list(cls.normalizations)}")
-        if optim.class_balance != "none" and not cls.class_balance:
-            raise ConfigError(f"optim.class_balance {optim.class_balance} weighs the pixels of a segmentation loss; "
-                              f"data.task is {cls.name}: set optim.class_balance none")
 
     # ---- the watched figure -------------------------------------------------------------------------
     @classmethod
@@ -177,6 +185,69 @@ class Task:
     def picture(self, model, loader, path: Path) -> Path | None:
         """A picture of predictions on the first test batch (None: the task draws none at the end of a run)."""
         return None
+
+
+# ---- per-class loss weights (optim.class_balance, optim.class_weights) --------------------------------------
+BALANCE_WEIGHS = {"median_frequency": "weighs the pixels of a segmentation loss by median frequency",
+                  "inverse_frequency": "weighs a classifier's loss by inverse class frequency",
+                  "effective_number": "weighs a classifier's loss by the effective number of images",
+                  "class_weights": "weighs a classifier's loss by the given weights"}
+
+
+def check_balance(kind: type[Task], optim) -> None:
+    """Refuse per-class weights that ``kind`` does not take, or two ways of setting them at once (one line each;
+    the names themselves are checked with the other choices, striate.training.validation.CHOICES)."""
+    method = optim.class_balance
+    if method not in CHOICES["optim.class_balance"]:
+        raise ConfigError(f"unknown optim.class_balance '{method}'; expected one of {list(CHOICES['optim.class_balance'])}")
+    if optim.class_weights and method != "none":
+        raise ConfigError(f"optim.class_weights and optim.class_balance {method} both set the class weights; keep one "
+                          "(--optim.class_balance none keeps the given weights)")
+    wanted = "class_weights" if optim.class_weights else method
+    takes = kind.balance_methods if kind.class_balance else ()
+    if wanted == "none" or wanted in takes:
+        return
+    setting = "optim.class_weights" if optim.class_weights else f"optim.class_balance {method}"
+    undo = "set optim.class_weights []" if optim.class_weights else "set optim.class_balance none"
+    other = [name for name in takes if name != "class_weights"]
+    fix = f"use optim.class_balance {' or '.join(other)}, or {undo}" if other else undo
+    raise ConfigError(f"{setting} {BALANCE_WEIGHS[wanted]}; data.task is {kind.name}: {fix}")
+
+
+def balance_weights(optim, labels: torch.Tensor, names: list[str]) -> torch.Tensor | None:
+    """A classifier's per-class loss weights (float32, one per class) as ``optim`` says, from the training
+    split's ``labels``; None: no weighting. With ``n_c`` images of class c out of ``n``, C classes:
+
+        inverse_frequency  n / (C n_c)                               (scikit-learn's 'balanced')
+        effective_number   (1 - beta) / (1 - beta^n_c), scaled to sum to C     (Cui et al. 2019)
+        class_weights      as given, one per class (checked here: the count of classes is known)
+
+    A class without training images gets 1 (it never meets the training loss).
+
+    >>> from striate.training.config import OptimConfig
+    >>> balance_weights(OptimConfig(class_balance="inverse_frequency"), torch.tensor([0, 0, 0, 1]), ["a", "b"])
+    tensor([0.6667, 2.0000])
+    """
+    classes = len(names)
+    if optim.class_weights:
+        if len(optim.class_weights) != classes:
+            shown = ", ".join(short(name) for name in names[:5]) + (", ..." if classes > 5 else "")
+            example = ", ".join(["1.0"] * min(classes, 5)) + (", ..." if classes > 5 else "")
+            raise ConfigError(f"optim.class_weights has {len(optim.class_weights)} values; expected one per class, "
+                              f"{classes} ({shown}), e.g. [{example}]")
+        return torch.tensor([float(value) for value in optim.class_weights], dtype=torch.float32)
+    if optim.class_balance not in ("inverse_frequency", "effective_number"):
+        return None
+    counts = torch.bincount(labels.long().flatten(), minlength=classes)[:classes].double()
+    present = counts > 0
+    weights = torch.ones(classes, dtype=torch.float64)
+    if optim.class_balance == "inverse_frequency":
+        weights[present] = counts.sum() / (classes * counts[present])
+    else:
+        beta = optim.class_balance_beta
+        inverse_effective = (1 - beta) / (1 - beta ** counts[present])
+        weights[present] = inverse_effective * int(present.sum()) / inverse_effective.sum()
+    return weights.float()
 
 
 def _rest_of(part) -> list:

@@ -22,6 +22,7 @@ class ModelConfig:
     name: str = "lenet5"  # a registered model (see 'striate models') or a network spec file (net.yaml)
     args: dict = field(default_factory=dict)  # extra keyword arguments for the model's builder
     init: str = "default"  # weight init: default | xavier_uniform | xavier_normal | he_uniform | he_normal | naive
+    weights: str | None = None  # start from these weights: a shipped network (striate models --pretrained), a run, a file
 
 
 @dataclass
@@ -37,11 +38,13 @@ class DataConfig:
     normalize: str = "channel"  # channel | mean_image | pca_white | zca_white | none (fitted on the training split)
     whiten_epsilon: float = 0.1  # epsilon added to the eigenvalues for PCA/ZCA whitening (0..1 pixel units)
     skip_bad: bool = False  # skip (and count) unreadable image files instead of stopping before training
-    max_per_class: int = 0  # read at most this many images per class from an image folder (0: all)
+    max_per_class: int = 0  # reading cap: read at most this many images per class of each split the data holds, in file order (0: all)
+    train_per_class: int = 0  # labelled budget: keep this many training images per class, seeded, after the splits (0: all)
     folds: int = 0  # k-fold cross-validation with this many folds (0: off); 'striate train --folds 5'
     fold: int = 0  # which fold is the validation split (set by the cross-validation driver)
     loader: str = "device"  # device (all images in memory on the device) | streaming (image folders, decoded by workers)
     workers: int = 2  # decoding processes of the streaming loader
+    sampler: str = "shuffle"  # training batches: shuffle (each image once an epoch) | balanced (classification: classes drawn equally often, as many draws)
     classes: list = field(default_factory=list)  # keep only these classes (names or indices), relabelled 0..k-1 in order; [] keeps all
     task: str = "classification"  # classification | keypoints | segmentation | autoencoder (docs/beyond-classification.md)
     ignore_index: int = 255  # segmentation: mask value of unlabelled pixels, left out of the loss and the figures
@@ -71,7 +74,9 @@ class OptimConfig:
     plateau_patience: int = 2  # plateau: epochs without improvement of optim.watch before lr *= gamma
     onecycle_start: float = 0.3  # onecycle: share of the run spent rising to lr
     loss: str = "cross_entropy"  # cross_entropy | mse | hinge | squared_hinge | bce
-    class_balance: str = "none"  # segmentation: none | median_frequency (per-class loss weights from the training masks)
+    class_balance: str = "none"  # per-class loss weights from the training split: none | inverse_frequency | effective_number (classification) | median_frequency (segmentation)
+    class_balance_beta: float = 0.999  # effective_number's beta (Cui et al. 2019): 0 weighs every class alike, near 1 as inverse_frequency
+    class_weights: list = field(default_factory=list)  # classification: the loss weight of each class, e.g. [1.0, 3.0] ([]: none; instead of class_balance)
     l1: float = 0.0  # L1 penalty on weights (with weight_decay: elastic net)
     label_smoothing: float = 0.0  # cross_entropy target smoothing
     clip_grad_norm: float = 0.0  # clip the global gradient norm to this (0: off)
@@ -89,12 +94,14 @@ class RunConfig:
     out_dir: str = "runs"  # where run directories are created
     seed: int = 0  # seeds weights init and batch order
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0  # CPU threads of torch (0: its default, one a core, or OMP_NUM_THREADS); 1 on a busy machine
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
     precision: str = "fp32"  # fp32 | bf16 (autocast, CPU and GPU) | fp16 (autocast + loss scaling, GPU)
     channels_last: bool = False  # NHWC memory format for the model and its inputs
     compile: bool = False  # torch.compile the model
     checkpoint_every: int = 0  # also write the checkpoint every N steps (0: only after each epoch)
-    tensorboard: bool = False  # write TensorBoard event files to RUN/tensorboard (needs the tensorboard package)
+    tensorboard: bool = False  # TensorBoard event files in RUN/tensorboard: train/validation overlaid, hparams, images, histograms (striate[tensorboard])
+    mlflow: bool = False  # log params, figures and the run's files to MLflow: <out_dir>/mlruns or $MLFLOW_TRACKING_URI (striate[mlflow])
     monitor: bool = False  # per-layer statistics each epoch in metrics.jsonl (see docs/diagnose.md)
     monitor_every: int = 10  # with monitor on, measure one training step in this many
     eval_train: bool = False  # also evaluate the best weights on the training split (eval mode, no augmentation)

@@ -23,6 +23,7 @@ RANGES: dict[str, tuple[str, str]] = {
     "data.split_seed": (f"[0, {2**32 - 1}]", "0"),
     "data.whiten_epsilon": ("> 0", "0.1"),
     "data.max_per_class": (">= 0", "0"),
+    "data.train_per_class": (">= 0", "100"),
     "data.folds": ("0 or >= 2", "5"),
     "data.fold": (">= 0", "0"),  # and below data.folds
     "data.workers": (">= 0", "2"),
@@ -45,6 +46,8 @@ RANGES: dict[str, tuple[str, str]] = {
     "optim.onecycle_start": ("(0, 1)", "0.3"),
     "optim.l1": (">= 0", "1e-5"),
     "optim.label_smoothing": ("[0, 1)", "0.1"),
+    "optim.class_balance_beta": ("[0, 1)", "0.999"),
+    "optim.class_weights": ("> 0", "[1.0, 3.0]"),  # one per class (checked where the classes are known)
     "optim.clip_grad_norm": (">= 0", "1.0"),
     "optim.aux_loss_weight": (">= 0", "0.3"),
     "optim.dropout_rate": ("[0, 1)", "0.5"),  # or None (null): as built
@@ -54,6 +57,7 @@ RANGES: dict[str, tuple[str, str]] = {
     "run.seed": (f"[0, {2**32 - 1}]", "0"),
     "run.checkpoint_every": (">= 0", "0"),
     "run.monitor_every": (">= 1", "10"),
+    "run.threads": (">= 0", "1"),
 }
 MAX_VALUES = 10_000  # values a list or mapping setting may hold (a YAML alias bomb, 9**9 strings, stops here)
 
@@ -161,7 +165,7 @@ def validate(config):
         section, name = key.split(".")
         value = getattr(getattr(config, section), name)
         if value not in choices:
-            raise ConfigError(f"unknown {key} '{short(value)}'{did_you_mean(value, choices)}; "
+            raise ConfigError(f"unknown {key} {short(value)}{did_you_mean(value, choices)}; "
                               f"expected one of {list(choices)}")
     return config
 
@@ -169,4 +173,6 @@ def validate(config):
 # text settings with a fixed set of values (names of models, optimizers, schedules, ... are checked by their
 # registries where they are built, with the list of what exists)
 CHOICES = {"data.fit": ("pad", "resize"), "data.loader": ("device", "streaming"),
+           "data.sampler": ("shuffle", "balanced"),
+           "optim.class_balance": ("none", "median_frequency", "inverse_frequency", "effective_number"),
            "run.progress": ("auto", "bar", "lines", "off"), "run.precision": ("fp32", "bf16", "fp16")}

@@ -45,7 +45,8 @@ def _percent(value) -> str:
 
 def overview(context: ReportContext) -> h.Section:
     s, meta = context.summary, context.run.meta
-    pairs = [("test accuracy", _percent(s.get("test_accuracy"))), ("best validation accuracy", _percent(s.get("best_val_accuracy"))),
+    test = context.run.task.headline(context.evaluation)  # test accuracy, balanced accuracy, macro F1, ROC AUC
+    pairs = [*test[:1], ("best validation accuracy", _percent(s.get("best_val_accuracy"))), *test[1:],
              ("best epoch", f"{s.get('best_epoch', 'n/a')} of {s.get('epochs', len(context.history))}"),
              ("parameters", f"{s.get('parameters', 0):,}"), ("training time", f"{s.get('train_seconds', 0):.1f} s")]
     model = meta["model"]
@@ -85,12 +86,13 @@ def curves(context: ReportContext) -> h.Section:
 
 
 def final_figures(context: ReportContext) -> h.Section:
-    figures, names = context.evaluation, context.run.class_names
-    rows = [[name, f"{100 * acc:.2f}%", sum(row)] for name, acc, row in
-            zip(names, figures["per_class_accuracy"], figures["confusion"])]
+    figures, run = context.evaluation, context.run
     text = (f"Best weights on the test split: accuracy {_percent(figures['accuracy'])}, "
             f"loss {figures['loss']:.4f}, {figures['count']} images.")
-    return h.Section("final", "Final figures", [h.paragraph(text), h.table(["class", "accuracy", "images"], rows)])
+    parts = [h.paragraph(text)]
+    for title, headers, rows in run.task.tables(figures, run.class_names)[:1]:  # per class (the confusion is drawn below)
+        parts += ([h.paragraph(title[0].upper() + title[1:] + ".")] if title else []) + [h.table(headers, rows)]
+    return h.Section("final", "Final figures", parts)
 
 
 def confusion(context: ReportContext) -> h.Section:
@@ -176,7 +178,7 @@ def monitors(context: ReportContext) -> h.Section:
 
 def bias_variance(context: ReportContext) -> h.Section:
     section = h.Section("advice", "Bias and variance")
-    advice = advise_history(context.history)
+    advice = advise_history(context.history, classes=context.evaluation or None, names=context.run.class_names)
     section.parts.append(f'<p class="verdict">Verdict: {h.escape(advice.verdict)}</p>')
     if advice.reasons:
         section.parts.append("<ul>" + "".join(f"<li>{h.escape(reason)}</li>" for reason in advice.reasons) + "</ul>")
