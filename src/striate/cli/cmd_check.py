@@ -55,6 +55,9 @@ def run(args) -> int:
     else:
         print_table(["check", "verdict", "measured", "expected", "what to do"],
                     [[r.name, r.verdict.upper(), r.measured, r.expected, r.advice or "-"] for r in results])
+        for result in results:
+            if result.note:  # what a pass still wants said (e.g. why a gradient is zero)
+                print(f"\nnote on the {result.name}: {result.note}")
         if args.details:
             print_details(results)
     return EXIT_CHECK_FAILED if failed(results) else 0

@@ -19,6 +19,7 @@ class CheckResult:
     expected: str  # the figure a healthy network gives
     advice: str = ""  # what to do when it is not a pass
     details: list[dict] = field(default_factory=list)  # per-layer or per-tensor rows behind the figure
+    note: str = ""  # what a reader should know even on a pass (e.g. why a gradient is zero)
 
     def to_dict(self) -> dict:
         return asdict(self)
