@@ -4,6 +4,12 @@ torch DataLoader), on CIFAR-10-sized images with the same augmentation (pad-4 ra
 
     PYTHONPATH=src python bench/augment_throughput.py            # full run
     PYTHONPATH=src python bench/augment_throughput.py --quick    # checks that it works
+
+``--part policies`` times the policies instead: RandAugment, TrivialAugment, random erasing, MixUp and CutMix,
+milliseconds per batch of 256 float images (3x32x32 and 1x28x28) against kornia's equivalents when kornia is
+installed (``bash bench/setup_bench_venv.sh`` puts it in the benchmark's own venv; run with its python):
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src $STRIATE_BENCH_VENV/bin/python bench/augment_throughput.py --part policies
 """
 
 import argparse
@@ -76,15 +82,97 @@ def time_batches(batches, limit: int) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+POLICIES = {  # name: (striate's data.augment entries, kornia's module and how it is called)
+    "randaugment n=2 m=9": ([{"randaugment": {"n": 2, "m": 9}}], "RandAugment"),
+    "trivialaugment": (["trivialaugment"], "TrivialAugment"),
+    "erase p=0.5": ([{"erase": {"p": 0.5}}], "RandomErasing"),
+    "mixup alpha=1": ([{"mixup": {"alpha": 1.0}}], "RandomMixUpV2"),
+    "cutmix alpha=1": ([{"cutmix": {"alpha": 1.0}}], "RandomCutMixV2"),
+}
+
+
+def _kornia(name: str):
+    """kornia's equivalent as ``fn(images, labels)``, or None without kornia. Its RandAugment / TrivialAugment
+    draw the operations once per batch (every image gets the same ones); striate's draw them per image."""
+    try:
+        import kornia.augmentation as K
+        from kornia.augmentation import auto
+    except ImportError:
+        return None
+    if name == "RandAugment":
+        module = auto.RandAugment(n=2, m=9)
+    elif name == "TrivialAugment":
+        module = auto.TrivialAugment()
+    elif name == "RandomErasing":
+        module = K.RandomErasing(scale=(0.02, 0.33), ratio=(0.3, 3.3), p=0.5)
+    else:
+        mix = getattr(K, name)(data_keys=["input", "class"])
+        return lambda images, labels: mix(images, labels)
+    return lambda images, labels: module(images)
+
+
+def time_calls(calls: list, repeats: int) -> list[tuple[float, float]]:
+    """The best and the median milliseconds of one call of each of ``calls``, timed in turn (interleaved, so that
+    a busy spell of a shared machine falls on all of them), after two warm-up calls each."""
+    for call in calls * 2:
+        call()
+    times = [[] for _ in calls]
+    for _ in range(repeats):
+        for call, kept in zip(calls, times):
+            started = time.perf_counter()
+            out = call()
+            (out[0] if isinstance(out, (tuple, list)) else out).sum().item()
+            kept.append(time.perf_counter() - started)
+    return [(1000 * min(kept), 1000 * sorted(kept)[len(kept) // 2]) for kept in times]
+
+
+def time_policies(batch_size: int, repeats: int) -> dict:
+    """Milliseconds per batch of each policy, striate against kornia, on 3x32x32 and 1x28x28 images. kornia's
+    RandAugment and TrivialAugment pick one set of operations a batch, so their best time is that of the
+    cheapest operations: compare their medians."""
+    figures = {}
+    for shape in ((3, 32, 32), (1, 28, 28)):
+        images = torch.rand(batch_size, *shape, generator=torch.Generator().manual_seed(0))
+        labels = torch.randint(0, 10, (batch_size,), generator=torch.Generator().manual_seed(0))
+        for name, (entries, peer) in POLICIES.items():
+            augmenter, generator = build_augment(entries), torch.Generator().manual_seed(0)
+            ours = (lambda: augmenter.mix(images, labels, generator)) if augmenter.mixing is not None else \
+                (lambda: augmenter(images, generator))
+            kornia, note = _kornia(peer), "kornia not installed"
+            if kornia is not None:
+                try:  # its RandAugment draws operations at random: try enough batches to meet each
+                    for _ in range(30):
+                        kornia(images, labels)
+                except (ValueError, RuntimeError) as error:  # e.g. its colour operations take 3 channels only
+                    kornia, note = None, f"kornia {peer} fails: {str(error).splitlines()[0][:60]}"
+            timed = time_calls([ours] + ([lambda: kornia(images, labels)] if kornia is not None else []), repeats)
+            (best, median), theirs = timed[0], (timed[1] if len(timed) > 1 else (None, None))
+            against = note if theirs[0] is None else \
+                f"kornia {theirs[0]:6.2f} ms (median {theirs[1]:6.2f}); median ratio {theirs[1] / median:.1f}x"
+            key = f"{name} {'x'.join(map(str, shape))}"
+            figures[key] = {"striate_best_ms": best, "striate_median_ms": median, "kornia_best_ms": theirs[0],
+                            "kornia_median_ms": theirs[1], "kornia_module": peer, "note": against}
+            print(f"{key:30s} striate {best:6.2f} ms (median {median:6.2f})   {against}")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few batches only, to check that it runs")
+    parser.add_argument("--part", choices=["loader", "policies"], default="loader",
+                        help="loader: device-resident vs per-sample (default); policies: their cost per batch")
+    parser.add_argument("--repeats", type=int, default=50, help="timed batches of each policy (--part policies)")
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader workers of the per-sample pipeline")
     parser.add_argument("--synthetic", action="store_true", help="random images instead of the CIFAR-10 JPEG folder")
     parser.add_argument("--out", default="bench/results/augment_throughput.json")
     args = parser.parse_args()
+    if args.part == "policies":
+        policies = time_policies(args.batch_size, 3 if args.quick else args.repeats)
+        figures = {"batch_size": args.batch_size, "policies": policies}
+        write_figures(args.out.replace(".json", "_policies.json"), figures)
+        return
     count = 1024 if args.quick else args.images
     blobs = load_jpegs(count, args.synthetic)
     from PIL import Image

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark's own environment for the Keras peer: real Keras 3 on its torch backend, kept apart
-# from striate (never a striate dependency). torch is not downloaded again: the venv sees the torch
+# The benchmark's own environment for the peers: real Keras 3 on its torch backend, and kornia (the
+# augmentation peer of bench/augment_throughput.py --part policies), kept apart from striate (never a
+# striate dependency). torch is not downloaded again: the venv sees the torch
 # already installed next to striate through a .pth file, after its own packages.
 #
 #   bash bench/setup_bench_venv.sh [VENV_DIR]   (default: bench-venv beside the checkout, or $STRIATE_BENCH_VENV)
@@ -21,3 +22,7 @@ if ! KERAS_BACKEND=torch "$VENV/bin/python" -c 'import keras' 2>/dev/null; then
   "$VENV/bin/pip" install --quiet --ignore-installed keras
 fi
 KERAS_BACKEND=torch "$VENV/bin/python" -c 'import keras, torch; print("keras", keras.__version__, "backend", keras.backend.backend(), "torch", torch.__version__)'
+if ! "$VENV/bin/python" -c 'import kornia' 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet kornia  # its torch requirement is met by the shared torch
+fi
+"$VENV/bin/python" -c 'import kornia; print("kornia", kornia.__version__)'

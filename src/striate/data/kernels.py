@@ -193,3 +193,77 @@ def erase(images: torch.Tensor, boxes: torch.Tensor, values: torch.Tensor | floa
     inside = (rows >= top) & (rows < top + box_h) & (cols >= left) & (cols < left + box_w)
     values = values if torch.is_tensor(values) else torch.full_like(images, float(values))
     return torch.where(inside.unsqueeze(1), values.to(images.dtype), images)
+
+
+# ---- the pixel operations of RandAugment / TrivialAugment (striate.data.policies) -----------------------------
+# On images in 0..1 that come from uint8 (k / 255) they give PIL's ImageOps / ImageEnhance results: posterize,
+# solarize and equalize exactly, autocontrast, contrast, brightness, colour and sharpness within 2/255 (PIL rounds
+# its intermediate images to uint8 and truncates in autocontrast). Each acts on every channel, so on a grey
+# (1-channel) image they act on its luminance; colour (adjust_saturation) leaves a grey image as it is.
+
+def shear_matrices(shears: torch.Tensor, axis: int) -> torch.Tensor:
+    """The sampling matrices of :func:`affine` that shear along x (``axis`` 0: input ``x = x + s y``, as PIL's
+    ``Image.transform`` with ``(1, s, 0, 0, 1, 0)``) or along y (``axis`` 1), about the centre."""
+    ones, zeros, shears = torch.ones_like(shears), torch.zeros_like(shears), shears.float()
+    rows = [[ones, shears], [zeros, ones]] if axis == 0 else [[ones, zeros], [shears, ones]]
+    return torch.stack([torch.stack(row, -1) for row in rows], -2)
+
+
+def _levels(images: torch.Tensor) -> torch.Tensor:
+    """The uint8 level (0..255, as floats) each pixel would be stored as."""
+    return images.clamp(0, 1).mul(255).round()
+
+
+def posterize(images: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """Keep the top ``bits`` (N values, 1..8) of each pixel's 8-bit level (PIL ``ImageOps.posterize``).
+
+    >>> posterize(torch.tensor([[[[200 / 255]]]]), torch.tensor([2]))[0, 0, 0, 0] * 255
+    tensor(192.)
+    """
+    step = torch.pow(2.0, 8 - _per_image(bits).to(images.dtype))
+    return torch.floor(_levels(images) / step) * step / 255
+
+
+def solarize(images: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
+    """Invert the pixels at or above each image's threshold (0..1; PIL ``ImageOps.solarize`` with ``255 t``)."""
+    return torch.where(images >= _per_image(thresholds).to(images.dtype), 1 - images, images)
+
+
+def autocontrast(images: torch.Tensor) -> torch.Tensor:
+    """Stretch each channel of each image to the full 0..1 range (PIL ``ImageOps.autocontrast``, cutoff 0);
+    a flat channel stays as it is."""
+    low = images.amin(dim=(2, 3), keepdim=True)
+    high = images.amax(dim=(2, 3), keepdim=True)
+    stretched = (images - low) / (high - low).clamp_min(1e-12)
+    return torch.where(high > low, stretched.clamp(0, 1), images)
+
+
+def equalize(images: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation of each channel of each image, on its 8-bit levels, with PIL's lookup table
+    (``ImageOps.equalize``): ``step = (pixels - count of the top level) // 255``,
+    ``lut[i] = (step // 2 + pixels below level i) // step``; a channel with ``step`` 0 stays as it is."""
+    count, channels, height, width = images.shape
+    levels = _levels(images).long().view(count, channels, height * width)
+    histogram = torch.zeros(count, channels, 256, dtype=torch.long, device=images.device)
+    histogram.scatter_add_(2, levels, torch.ones_like(levels))
+    top = 255 - (histogram > 0).flip(-1).long().argmax(dim=2, keepdim=True)  # the highest level present
+    step = (height * width - histogram.gather(2, top)) // 255
+    below = histogram.cumsum(dim=2) - histogram
+    table = ((step // 2 + below) // step.clamp_min(1)).clamp(max=255)
+    equalized = table.gather(2, levels).view_as(images).to(images.dtype) / 255
+    return torch.where(step.view(count, channels, 1, 1) > 0, equalized, images)
+
+
+def adjust_sharpness(images: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    """Blend each image with its smoothed version (PIL ``ImageEnhance.Sharpness``: the 3x3 SMOOTH filter
+    [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13, the border pixels kept): factor 0 smooths, 1 is the image, 2
+    sharpens; clipped to 0..1."""
+    channels, height, width = images.shape[1:]
+    if height < 3 or width < 3:
+        return images
+    kernel = torch.ones(3, 3, device=images.device, dtype=images.dtype)
+    kernel[1, 1] = 5
+    kernel = (kernel / 13).expand(channels, 1, 3, 3)
+    smooth = images.clone()
+    smooth[..., 1:-1, 1:-1] = F.conv2d(images, kernel, groups=channels)
+    return (smooth + _per_image(factors).to(images.dtype) * (images - smooth)).clamp(0, 1)

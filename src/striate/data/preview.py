@@ -10,12 +10,17 @@ from striate.data.augment import Augmenter
 
 
 def augmented_rows(images: torch.Tensor, augmenter: Augmenter | None, variants: int, seed: int = 0) -> torch.Tensor:
-    """uint8 ``N x C x H x W`` -> float ``N x (1 + variants) x C x H x W`` in 0..1 (the original first)."""
+    """uint8 ``N x C x H x W`` -> float ``N x (1 + variants) x C x H x W`` in 0..1 (the original first); with
+    mixup or cutmix the rows are mixed with each other, as a training batch is."""
     generator = torch.Generator().manual_seed(seed)
     originals = images.float().div(255)
     columns = [originals]
     for _ in range(variants):
-        columns.append(augmenter(originals.clone(), generator) if augmenter is not None else originals)
+        if augmenter is None:
+            columns.append(originals)
+            continue
+        augmented = augmenter(originals.clone(), generator)
+        columns.append(augmenter.mix(augmented, torch.zeros(len(images), dtype=torch.long), generator)[0])
     return torch.stack(columns, dim=1).clamp(0, 1)
 
 
