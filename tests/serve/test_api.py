@@ -98,10 +98,35 @@ def test_truncated_image_and_decompression_bomb(client, digit):
 def test_wrong_method_missing_field_and_bad_query(client, digit):
     assert client.get("/api/predict").status_code == 405
     assert client.put("/api/model").status_code == 405
-    assert client.post("/api/predict").status_code == 422
-    assert upload(client, png(digit), "?top_k=0").status_code == 422
+    for response, words in [(client.post("/api/predict"), "form field 'image' is missing"),
+                            (upload(client, png(digit), "?top_k=0"), "query parameter 'top_k' is '0'"),
+                            (upload(client, png(digit), "?activations=maybe"), "query parameter 'activations'")]:
+        assert response.status_code == 422
+        detail = response.json()["detail"]  # the documented one-line string, not FastAPI's list of objects
+        assert isinstance(detail, str) and words in detail and "\n" not in detail, detail
     assert client.get("/static/../app.py").status_code == 404
     assert client.get("/static/secret.txt").status_code == 404
+
+
+def test_every_413_names_the_limit_that_api_model_reports(client, tiny_run, digit):
+    """One limit: the number in /api/model and in each 413 (declared or streamed body) is the same, and a
+    request of that many bytes passes while one byte more does not."""
+    from striate.serve.app import MAX_UPLOAD_BYTES
+
+    limit = client.get("/api/model").json()["limits"]["max_upload_bytes"]
+    assert limit == 200_000
+    declared = client.post("/api/predict", content=b"\x00" * (limit + 1))
+    streamed = client.post("/api/predict", content=iter([b"\x00" * (limit // 2)] * 3),
+                           headers={"content-type": "multipart/form-data; boundary=x"})
+    for response in (declared, streamed, upload(client, b"\x00" * limit)):
+        assert response.status_code == 413 and f"limit of {limit:,} bytes" in response.json()["detail"]
+    envelope = len(client.build_request("POST", "/api/predict", files={"image": ("digit.png", b"", "image/png")}).read())
+    padding = b"\x00" * (limit - envelope - len(png(digit)))  # PNG readers ignore bytes after the end chunk
+    assert upload(client, png(digit) + padding).status_code == 200
+    assert upload(client, png(digit) + padding + b"\x00").status_code == 413
+    default = TestClient(create_app(tiny_run))
+    assert default.get("/api/model").json()["limits"]["max_upload_bytes"] == MAX_UPLOAD_BYTES
+    assert f"{MAX_UPLOAD_BYTES:,} bytes" in default.post("/api/predict", content=b"\x00" * (MAX_UPLOAD_BYTES + 1)).json()["detail"]
 
 
 def test_a_streamed_body_past_the_limit_is_cut_off(client, digit):

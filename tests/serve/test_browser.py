@@ -152,3 +152,45 @@ def test_uploading_a_file_and_a_bad_file(served, page, tmp_path):
     page.set_input_files("#upload", str(tmp_path / "notes.png"))
     page.wait_for_function("document.querySelector('#status').classList.contains('error')")
     assert "not a decodable image" in page.locator("#status").text_content()
+
+
+def test_on_a_phone_the_page_fits_clear_empties_it_and_every_request_succeeds(served, page):
+    """At 390 px wide (a phone) nothing sticks out sideways after a prediction; Clear takes the previous
+    drawing's prediction and feature maps away (also those of an answer still on its way); and no request
+    fails: the icon included, nothing in the console."""
+    failed, errors = [], []
+    page.on("response", lambda response: failed.append((response.status, response.url)) if response.status >= 400 else None)
+    page.on("requestfailed", lambda request: failed.append((request.failure, request.url)))
+    page.on("console", lambda message: errors.append(message.text) if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(served)
+    page.wait_for_function("document.querySelector('#model-line').textContent.includes('lenet5')")
+    draw(page, SEVEN)
+    page.wait_for_function("document.querySelectorAll('#top li').length > 0 && document.body.dataset.busy === '0'")
+    assert page.locator(".layer canvas").count() > 20
+    wide = page.evaluate("""Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right
+        > window.innerWidth + 0.5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className)""")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page is {width[0]} px wide in a {width[1]} px window; sticking out: {wide[:6]}"
+
+    page.click("#clear")
+    assert page.locator(".layer").count() == 0 and page.locator("#top li").count() == 0
+    draw(page, SEVEN[:3])  # a stroke, then Clear while its answers are still coming
+    page.click("#clear")
+    page.wait_for_function("document.body.dataset.busy === '0'")
+    page.wait_for_timeout(300)
+    assert page.locator(".layer canvas").count() == 0 and page.locator("#top li").count() == 0
+    assert "Draw or upload" in page.locator("#layers").text_content()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # Headless Chromium does not fetch icons by itself (nor would Playwright report it): load the page's
+    # declared icon as an image, as a desktop browser does, and require the browser to decode it.
+    size = page.evaluate("""() => new Promise((resolve) => {
+        const image = new Image(), link = document.querySelector("link[rel='icon']");
+        image.onload = () => resolve([link.getAttribute('href'), image.naturalWidth, image.naturalHeight]);
+        image.onerror = () => resolve([link.getAttribute('href'), 0, 0]);
+        image.src = link.href; document.body.appendChild(image); })""")
+    assert size == ["/favicon.ico", 16, 16], size
+    assert not failed, failed
+    assert not errors, errors

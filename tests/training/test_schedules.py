@@ -44,8 +44,30 @@ def test_schedule_follows_its_formula(name, settings, function):
 def test_onecycle_rises_to_the_peak_then_falls_to_almost_zero():
     rates = lrs(steps=24, schedule="onecycle", onecycle_start=0.25)
     assert rates[0] == pytest.approx(0.5 / 25)
-    assert max(rates) == pytest.approx(0.5) and rates.index(max(rates)) == 6
-    assert rates[-1] < 0.5 / 25 and all(a >= b for a, b in zip(rates[6:], rates[7:]))
+    assert max(rates) == pytest.approx(0.5) and rates.index(max(rates)) == 5  # 0.25 * 24 - 1, as torch
+    assert rates[-1] == pytest.approx(0.5 / 25e4) and all(a >= b for a, b in zip(rates[5:], rates[6:]))
+
+
+@pytest.mark.parametrize("total, start", [(100, 0.3), (37, 0.3), (1000, 0.25), (37, 0.5), (10, 0.05), (7, 0.9)])
+def test_onecycle_is_torchs_one_cycle_lr_step_for_step(total, start):
+    """Side by side with torch.optim.lr_scheduler.OneCycleLR over a whole run: every step's rate, to
+    rounding. The momentum is not cycled (cycle_momentum=False): it stays what the optimizer was given."""
+    ours = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
+    theirs = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
+    schedule = build_schedule(ours, OptimConfig(lr=0.05, epochs=1, schedule="onecycle", onecycle_start=start), total)
+    reference = torch.optim.lr_scheduler.OneCycleLR(theirs, max_lr=0.05, total_steps=total, pct_start=start,
+                                                    anneal_strategy="cos", div_factor=25.0, final_div_factor=1e4,
+                                                    three_phase=False, cycle_momentum=False)
+    for step in range(total):
+        expected = theirs.param_groups[0]["lr"]
+        assert ours.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-12, abs=1e-18), f"step {step} of {total}"
+        assert ours.param_groups[0]["momentum"] == 0.9
+        theirs.step()
+        ours.step()
+        if step < total - 1:  # torch refuses to step past the end
+            reference.step()
+        schedule.step()
+    assert expected == pytest.approx(0.05 / 25 / 1e4, rel=1e-12)
 
 
 def test_linear_warmup_in_front_of_cosine():

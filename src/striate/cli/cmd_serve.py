@@ -10,7 +10,8 @@ def register(subparsers) -> None:
                         help="address to listen on (default 127.0.0.1: only this machine can connect)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
-    parser.add_argument("--max-upload-mb", type=float, default=4.0, help="largest accepted upload in MiB (default 4)")
+    parser.add_argument("--max-upload-mb", type=float, default=4.0,
+                        help="largest accepted upload (the whole request body) in MiB (default 4)")
     parser.set_defaults(func=run)
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from striate.data.augment import mix_batch
 from striate.data.folder import FileList, decode_file, detect_channels, list_files, report_bad
 from striate.data.loader import augment_batch, epoch_generator
+from striate.data.shards import RankShare, rank_share
 from striate.errors import DataError
 
 
@@ -68,7 +70,7 @@ def find_bad_files(files: FileList, channels: int, size: int, workers: int = 0) 
     return [(str(files.paths[index]), reason) for batch in loader for index, reason in batch if reason]
 
 
-class StreamingLoader:
+class StreamingLoader(RankShare):
     """Mini-batches of ``(float images, labels)`` decoded from files by ``workers`` processes."""
 
     def __init__(self, files: FileList, channels: int, size: int, batch_size: int,
@@ -111,10 +113,15 @@ class StreamingLoader:
         generator = epoch_generator(self.seed, self.epoch, self.device)
         order = self._order(generator)
         batches = [order[b * self.batch_size : (b + 1) * self.batch_size].tolist() for b in range(len(self))]
-        loader = DataLoader(FileDataset(self.files, self.channels, self.size), batch_sampler=batches,
+        # DDP: this rank decodes and augments only its part of each global batch (an empty part is skipped)
+        shares = [(share, len(batch)) for batch in batches if (share := rank_share(batch, self.shard))]
+        loader = DataLoader(FileDataset(self.files, self.channels, self.size), batch_sampler=[s for s, _ in shares],
                             num_workers=self.workers, collate_fn=_stack,
                             worker_init_fn=_single_thread_worker if self.workers else None,
                             generator=_private_generator())
-        for images, labels in loader:
-            images = augment_batch(images.to(self.device, non_blocking=True), self.augment, generator)
-            yield self.normalize(images), labels.to(self.device)
+        draws = self.draws(generator)  # the epoch's generator, or under DDP this rank's own (striate.data.shards)
+        for (images, labels), (_, global_size) in zip(loader, shares):
+            self.global_size = global_size
+            images = augment_batch(images.to(self.device, non_blocking=True), self.augment, draws)
+            images, labels = mix_batch(images, labels.to(self.device), self.augment, draws)  # mixup, cutmix
+            yield self.normalize(images), labels

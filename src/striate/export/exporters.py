@@ -4,14 +4,17 @@ The file is written only after the check passes (nothing half-written): the expo
 run by onnxruntime (ONNX) or ``torch.jit.load`` (TorchScript) on seeded sample inputs, and the
 largest absolute difference from the PyTorch logits must stay within the tolerance.
 
->>> payload = export_model(model, (1, 32, 32), "onnx", dynamic_batch=True)    # doctest: +SKIP
->>> parity = check_parity(model, payload, "onnx", (1, 32, 32), [1, 3])        # doctest: +SKIP
+>>> payload = export_model(model, (1, 32, 32), "onnx", metadata={"striate.class_names": '["a", "b"]'})  # doctest: +SKIP
+>>> parity = check_parity(model, payload, "onnx", (1, 32, 32), [1, 7])        # doctest: +SKIP
 >>> parity["max_abs_diff"] < 1e-4                                              # doctest: +SKIP
 True
+>>> onnx_metadata(payload)["striate.class_names"]                              # doctest: +SKIP
+['a', 'b']
 """
 
 import contextlib
 import io
+import json
 import logging
 import warnings
 
@@ -48,20 +51,27 @@ def _quiet():
         logger.setLevel(level)
 
 
-def export_model(model: nn.Module, input_shape, format: str, dynamic_batch: bool = False) -> bytes:
+def export_model(model: nn.Module, input_shape, format: str, dynamic_batch: bool = True,
+                 metadata: dict[str, str] | None = None) -> bytes:
     """The model (eval mode, CPU) as ONNX or TorchScript bytes, for inputs ``N x input_shape``.
 
-    ONNX: torch's exporter (``torch.export`` based); the batch axis is named and free with
-    ``dynamic_batch``, else fixed at 1. TorchScript: a trace, which takes any batch size when the
-    model's reshapes keep the batch axis (all striate models do).
+    ONNX: torch's exporter (``torch.export`` based); the batch axis is named ``batch`` and free
+    (the default), or fixed at 1 with ``dynamic_batch=False``; ``metadata`` (string keys and
+    values) goes into the model's ``metadata_props``, which onnxruntime reads back with
+    ``session.get_modelmeta().custom_metadata_map``. TorchScript: a trace, which takes any batch
+    size when the model's reshapes keep the batch axis (all striate models do); ``metadata`` is
+    not stored there.
     """
     check_format(format)
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"export metadata must map strings to strings, got {key!r}: {type(value).__name__}")
     model = model.cpu().eval()
     sample = torch.randn(2 if dynamic_batch else 1, *input_shape)
     try:
         with _quiet(), torch.no_grad():
             if format == "onnx":
-                return _to_onnx(model, sample, dynamic_batch)
+                return _to_onnx(model, sample, dynamic_batch, metadata or {})
             buffer = io.BytesIO()
             torch.jit.save(torch.jit.trace(model, sample, check_trace=False), buffer)
             return buffer.getvalue()
@@ -72,11 +82,35 @@ def export_model(model: nn.Module, input_shape, format: str, dynamic_batch: bool
                           f"{str(error).splitlines()[0] if str(error) else ''}") from None
 
 
-def _to_onnx(model: nn.Module, sample: torch.Tensor, dynamic_batch: bool) -> bytes:
+def _to_onnx(model: nn.Module, sample: torch.Tensor, dynamic_batch: bool, metadata: dict[str, str]) -> bytes:
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     program = torch.onnx.export(model, (sample,), None, dynamo=True, verbose=False, opset_version=ONNX_OPSET,
                                 input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=dynamic_shapes)
-    return program.model_proto.SerializeToString()
+    proto = program.model_proto
+    for key, value in metadata.items():
+        entry = next((prop for prop in proto.metadata_props if prop.key == key), None) or proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    return proto.SerializeToString()
+
+
+def onnx_metadata(payload: bytes) -> dict:
+    """The ``metadata_props`` of ONNX bytes as a dict, each value decoded from JSON where it is JSON
+    (striate writes its ``striate.*`` entries as JSON) and left a string otherwise."""
+    try:
+        import onnx
+    except ImportError:
+        raise ExportError("reading ONNX metadata needs onnx; install it with: pip install 'striate[export]'") from None
+    try:
+        proto = onnx.load_model_from_string(payload)
+    except Exception as error:
+        raise ExportError(f"not a readable ONNX model ({type(error).__name__})") from None
+    metadata = {}
+    for prop in proto.metadata_props:
+        try:
+            metadata[prop.key] = json.loads(prop.value)
+        except ValueError:
+            metadata[prop.key] = prop.value
+    return metadata
 
 
 def load_exported(payload: bytes, format: str):

@@ -19,7 +19,7 @@ from striate.export.predictor import Predictor
 from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
 from striate.serve.run_files import read_run_file, run_file_exists
 
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # the largest request body /api/predict takes: the image and its form envelope
 SERVE_MAX_PIXELS = 16_000_000  # 4000 x 4000; far above any drawing, far below a decompression bomb
 REPORT_FILES = ("report.html", "report/index.html")
 STATIC_TYPES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
@@ -80,9 +80,50 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
     app.state.predictor = predictor
     _add_page_routes(app, run_dir, info)
     _add_api_routes(app, predictor, run_dir, info)
-    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes + 64 * 1024)  # room for the multipart envelope
+    _add_error_handlers(app)
+    # one limit, the number /api/model reports and every 413 names: the whole request body (the image and
+    # the few hundred bytes of its multipart envelope)
+    app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
     app.add_middleware(RequestHeadLimit)  # added last, so it runs first: 414 / 431 before anything else
     return app
+
+
+_PLACES = {"query": "query parameter", "body": "form field", "path": "path parameter", "header": "header",
+           "cookie": "cookie"}
+
+
+def validation_detail(errors: list[dict]) -> str:
+    """FastAPI's list of request validation errors as the one line every error body of this app has:
+    which parameter or form field, what is wrong with it.
+
+    >>> validation_detail([{"type": "greater_than_equal", "loc": ("query", "top_k"), "input": "0",
+    ...                     "msg": "Input should be greater than or equal to 1"}])
+    "query parameter 'top_k' is '0': Input should be greater than or equal to 1"
+    """
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        place = _PLACES.get(location[0], location[0]) if location else "request"
+        subject = f"{place} '{'.'.join(location[1:])}'" if len(location) > 1 else f"the {place}"
+        value = error.get("input")
+        if error.get("type") == "missing":
+            parts.append(f"{subject} is missing" + (": send the file as multipart/form-data under that name"
+                                                    if place == "form field" else ""))
+        else:
+            shown = f" is {str(value)[:40]!r}" if isinstance(value, (str, int, float)) and len(location) > 1 else ""
+            parts.append(f"{subject}{shown}: {error.get('msg', 'not valid')}")
+    return " ".join(("; ".join(parts) or "the request is not valid").split())  # one line, whatever the messages hold
+
+
+def _add_error_handlers(app) -> None:
+    """Request validation errors (422) answer ``{"detail": "one line"}`` like every other error of the app,
+    instead of FastAPI's list of error objects."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    @app.exception_handler(RequestValidationError)
+    async def one_line(request, error: RequestValidationError):
+        return JSONResponse({"detail": validation_detail(list(error.errors()))}, status_code=422)
 
 
 def _add_page_routes(app, run_dir: Path, info: dict) -> None:
@@ -127,7 +168,7 @@ def _add_api_routes(app, predictor, run_dir: Path, info: dict) -> None:
 
     filters = first_layer_filters(predictor.model, predictor.meta["input_shape"])
     limits = info["limits"]
-    errors = {code: {"model": schemas.ErrorMessage} for code in (400, 413, 415)}
+    errors = {code: {"model": schemas.ErrorMessage} for code in (400, 413, 415, 422)}
 
     @app.get("/api/model", response_model=schemas.ModelInfo, summary="The model, its classes and preprocessing")
     def model_info():

@@ -43,7 +43,8 @@ class ModelInfo(BaseModel):
     layers: list[str] = Field(description="the layers whose outputs /api/predict?activations=true returns")
     summary: dict | None = Field(None, description="the run's summary.json figures")
     report: ReportLink
-    limits: dict = Field(description="max_upload_bytes and max_pixels for /api/predict")
+    limits: dict = Field(description="max_upload_bytes (the whole request body; every 413 names this number) and "
+                                      "max_pixels for /api/predict")
 
 
 class ErrorMessage(BaseModel):

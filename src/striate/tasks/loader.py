@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterator
 import torch
 
 from striate.data.loader import epoch_generator
+from striate.data.shards import RankShare
 from striate.tasks.data import TargetSet
 
 
-class TaskLoader:
+class TaskLoader(RankShare):
     """Like striate.data.DeviceLoader, for targets other than labels.
 
     >>> loader = TaskLoader(data, task, batch_size=32, normalize=lambda x: x)   # doctest: +SKIP
@@ -33,8 +34,9 @@ class TaskLoader:
         count = len(self.images)
         order = torch.randperm(count, generator=generator, device=self.device) if self.shuffle else \
             torch.arange(count, device=self.device)
+        draws = self.draws(generator)  # the epoch's generator, or under DDP this rank's own (striate.data.shards)
         for start in range(0, count, self.batch_size):
-            index = order[start:start + self.batch_size]
+            index = self.share(order[start:start + self.batch_size])  # DDP: this rank's part of the global batch
             images = self.images[index].float().div_(255)
-            images, targets = self.task.batch(images, self.targets[index], self.augment, generator)
+            images, targets = self.task.batch(images, self.targets[index], self.augment, draws)
             yield self.normalize(images), targets

@@ -8,8 +8,11 @@ each step, so the learning rate of any step can be read off the formula.
     exponential   exp(-k t)                 (eta0 e^(-kt), k = decay_rate)
     inverse_time  1 / (t + kappa)           (eta0 / (t + kappa))
     cosine        (1 + cos(pi s / S)) / 2   (Loshchilov and Hutter 2017, no restarts)
-    onecycle      cosine rise from 1/25 to 1 over onecycle_start of the run, then cosine fall to 1/25e4
-                  (Smith and Topin 2018, as torch's OneCycleLR)
+    onecycle      cosine rise from 1/25 to 1, peaking at step onecycle_start * S - 1, then cosine fall
+                  to 1/25e4 at the last step S - 1 (Smith and Topin 2018): step for step torch's
+                  OneCycleLR(div_factor=25, final_div_factor=1e4, pct_start=onecycle_start,
+                  anneal_strategy="cos", three_phase=False, cycle_momentum=False). The momentum is
+                  not cycled: it stays optim.momentum (or Adam's beta1) all run.
     plateau       gamma ** (number of times the monitored figure stopped improving for plateau_patience epochs)
 
 t = s / steps_per_epoch counts from the end of the warm-up; s and S are steps after the warm-up.
@@ -60,14 +63,20 @@ def schedule_factor(optim, steps_per_epoch: int, main_steps: int) -> Callable[[i
 
 
 def _onecycle(total: int, start: float) -> Callable[[int], float]:
-    rise = max(1, round(start * total))
+    """torch's OneCycleLR (two phases, cosine annealing) as a factor of the peak rate, over ``total`` steps:
+    step 0 at 1/25, the peak at step ``start * total - 1`` (a float, as torch computes it), 1/25e4 at step
+    ``total - 1`` and after it (torch raises there; a run never steps past its end)."""
     low, final = 1 / ONECYCLE_DIV, 1 / (ONECYCLE_DIV * ONECYCLE_FINAL_DIV)
+    peak, last = float(start * total) - 1, total - 1
+
+    def anneal(begin: float, end: float, share: float) -> float:
+        return end + (begin - end) / 2.0 * (math.cos(math.pi * share) + 1)
 
     def factor(s: int) -> float:
-        if s < rise:
-            return low + (1 - low) * 0.5 * (1 - math.cos(math.pi * s / rise))
-        fall = max(total - rise, 1)
-        return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(s - rise, fall) / fall))
+        s = min(s, last)
+        if s <= peak:  # peak > 0 here unless s == peak == 0: a rise of no steps starts at the peak
+            return anneal(low, 1.0, s / peak) if peak > 0 else 1.0
+        return anneal(1.0, final, (s - peak) / (last - peak))
 
     return factor
 

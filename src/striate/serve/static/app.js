@@ -2,7 +2,8 @@
 // Everything comes from this app's own JSON API; nothing is fetched from elsewhere.
 "use strict";
 
-const state = { model: null, busy: false, again: false, drawing: false, last: null };
+// generation: bumped by Clear, so that an answer to a request made before it is not shown after it
+const state = { model: null, busy: false, again: false, drawing: false, last: null, generation: 0 };
 const $ = (id) => document.getElementById(id);
 
 // A perceptual colour map (dark blue -> teal -> yellow, close to viridis) as a 256-entry table.
@@ -38,7 +39,7 @@ function drawPicture(container, picture, className, size, grey) {
     const padded = new Uint8Array(cols * rows); padded.set(bytes.subarray(0, n));
     const canvas = reuse(container, 1, "vector")[0];
     paint(canvas, padded, 0, cols, rows, false, false);
-    canvas.style.width = `${cols * 12}px`; canvas.style.height = `${rows * 12}px`;
+    canvas.style.width = `${cols * 12}px`;  // the height follows (CSS height: auto keeps cols x rows in shape)
     return;
   }
   const colour = picture.kind === "colour", [count, height, width] = [shape[0], shape.at(-2), shape.at(-1)];
@@ -46,7 +47,7 @@ function drawPicture(container, picture, className, size, grey) {
   const scale = Math.max(1, Math.floor(size / Math.max(height, width)));
   canvases.forEach((canvas, index) => {
     paint(canvas, bytes, index * plane, width, height, colour, grey);
-    canvas.style.width = `${width * scale}px`; canvas.style.height = `${height * scale}px`;
+    canvas.style.width = `${width * scale}px`;  // the height follows the canvas's own shape (CSS height: auto)
     canvas.title = `${picture.name} #${index}`;
   });
 }
@@ -96,10 +97,11 @@ function showLayers(result) {
 function setStatus(text, isError) { $("status").textContent = text; $("status").classList.toggle("error", !!isError); }
 
 async function predict(blob, name) {
-  const k = Math.min(5, state.model.class_names.length), form = new FormData();
+  const k = Math.min(5, state.model.class_names.length), form = new FormData(), generation = state.generation;
   form.append("image", blob, name);
   const response = await fetch(`/api/predict?activations=true&top_k=${k}`, { method: "POST", body: form });
   const body = await response.json();
+  if (generation !== state.generation) return;  // cleared meanwhile: this answer is about a drawing that is gone
   if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
   showTop(body.top); showLayers(body);
   setStatus(`${name}: ${body.top[0].class} (${(100 * body.top[0].probability).toFixed(1)}%)`);
@@ -145,7 +147,7 @@ async function update() {
 }
 
 function setUpPad() {
-  const pad = $("pad"), context = pad.getContext("2d");
+  const pad = $("pad"), context = pad.getContext("2d", { willReadFrequently: true });  // inkBox reads it back often
   const clear = () => { context.fillStyle = "#000"; context.fillRect(0, 0, pad.width, pad.height); };
   clear();
   const at = (event) => { const r = pad.getBoundingClientRect(); return [(event.clientX - r.left) * pad.width / r.width, (event.clientY - r.top) * pad.height / r.height]; };
@@ -159,7 +161,12 @@ function setUpPad() {
   });
   const stop = () => { if (state.drawing) { state.drawing = false; update(); } };
   pad.addEventListener("pointerup", stop); pad.addEventListener("pointerleave", stop);
-  $("clear").addEventListener("click", () => { clear(); $("top").replaceChildren(); setStatus("Cleared; draw again."); });
+  const placeholder = $("layers").firstElementChild.cloneNode(true);  // "Draw or upload an image ..."
+  $("clear").addEventListener("click", () => {
+    state.generation += 1; state.again = false;
+    clear(); $("top").replaceChildren(); $("layers").replaceChildren(placeholder.cloneNode(true));
+    setStatus("Cleared; draw again.");
+  });
   $("centre").addEventListener("change", update);
   $("upload").addEventListener("change", async (event) => {
     const file = event.target.files[0];
