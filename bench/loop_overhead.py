@@ -81,7 +81,7 @@ def main() -> None:
     reference = create_model("lenet5", num_classes=10)
     config = OptimConfig(optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=0.0, schedule="constant", epochs=1)
     times = {"minimal": [], "striate": []}
-    log = RunLog(Path("/tmp"), tensorboard=False)
+    log = RunLog(Path("/tmp"))
     for _ in range(rounds):
         for side in ("minimal", "striate"):
             model = copy.deepcopy(reference)

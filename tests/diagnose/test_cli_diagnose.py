@@ -18,7 +18,8 @@ def recipe(tiny_cfg, tmp_path):
 
 def test_check_prints_a_verdict_per_check(recipe, capsys):
     assert main(["check", str(recipe)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "check: gradient check (3/7) ...\ncheck: gradient check: PASS in " in err  # progress as each check runs
     rows = [line for line in out.splitlines() if " PASS " in line or " WARN " in line or " FAIL " in line]
     names = ["label balance", "NaN / Inf in inputs", "normalisation", "train/test overlap", "loss at init",
              "regularisation raises the loss", "gradient check", "activations at init", "gradient norms at init",
@@ -64,7 +65,9 @@ def test_train_ends_with_the_advice(recipe, capsys):
 def test_lr_find_writes_a_plot_and_suggests_a_rate(recipe, tmp_path, capsys):
     plot = tmp_path / "lr.png"
     assert main(["lr-find", str(recipe), "--steps", "60", "--start-lr", "1e-4", "--plot", str(plot), "--json"]) == 0
-    figures = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    figures = json.loads(out)
+    assert "lr-find: step 15/60" in err  # progress on stderr, stdout holds the JSON alone
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert 1e-5 < figures["suggested_lr"] < 10 and len(figures["losses"]) <= 60
 

@@ -56,12 +56,15 @@ def test_linear_classifier_dir_predicts_like_the_saved_arrays(tiny_run, tmp_path
 def test_finetune_and_compare_commands(tiny_run, tmp_path, capsys):
     runs = tmp_path / "runs"
     assert main(["transfer", "finetune", "--from", str(tiny_run), "--classes", "5,6,7,8,9", "--freeze", "fc1",
-                 "--epochs", "1", "--run.out_dir", str(runs), "--progress", "off"]) == 0
+                 "--epochs", "1", "--run.out_dir", str(runs)]) == 0
+    # the source was trained with progress off: the fine-tune shows its epochs all the same, as train does
+    assert "epoch   1/1" in capsys.readouterr().out
     run_dir = next(runs.iterdir())
     meta = json.loads((run_dir / "model.json").read_text())
     assert meta["class_names"] == ["5", "6", "7", "8", "9"] and meta["model"]["args"]["num_classes"] == 5
     assert main(["transfer", "compare", "--from", str(tiny_run), "--classes", "5,6,7,8,9", "--epochs", "1",
                  "--out", str(tmp_path / "cmp")]) == 0
+    assert "transfer compare: (a) fine-tune everything: training 1 epochs" in capsys.readouterr().err
     rows = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"]
     assert [row["strategy"][:3] for row in rows] == ["(a)", "(b)", "(c)", "(d)", "(e)"]
     assert all(0 <= row["accuracy"] <= 1 and row["trainable_parameters"] > 0 for row in rows)

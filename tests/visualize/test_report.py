@@ -89,7 +89,9 @@ def test_train_with_report_flag_writes_the_report(tmp_path, tiny_cnn_registered,
                  "--epochs", "1", "--out_dir", str(tmp_path), "--name", "reported", "--progress", "lines", "--report"])
     assert code == 0
     assert (tmp_path / "reported" / "report.html").is_file()
-    assert "report written to" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "report written to" in captured.out
+    assert "report: evaluating the test split" in captured.err and "report: 1/" in captured.err  # a progress line per section
 
 
 @pytest.mark.slow

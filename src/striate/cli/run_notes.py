@@ -1,6 +1,9 @@
-"""Notes the commands that read a run print beside their output."""
+"""Notes the commands that read a run print beside their output (on stderr, through the striate logger:
+silenced by -q)."""
 
-import sys
+from striate.console import get_logger
+
+_log = get_logger(__name__)
 
 
 def warn_if_training(run) -> None:
@@ -8,5 +11,4 @@ def warn_if_training(run) -> None:
     last finished epoch (best weights and logs move on while it trains)."""
     if run.writer is not None:
         holder = f" (PID {run.writer})" if run.writer > 0 else ""
-        print(f"note: {run.root} is still training{holder}; these figures are from its last finished epoch",
-              file=sys.stderr)
+        _log.info(f"note: {run.root} is still training{holder}; these figures are from its last finished epoch")

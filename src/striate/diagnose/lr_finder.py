@@ -19,7 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from striate.console import get_logger
 from striate.errors import ConfigError
+
+_log = get_logger(__name__)
+PROGRESS_LINES = 4  # progress lines over a sweep
 
 
 @dataclass
@@ -78,7 +82,10 @@ def _sweep(model, optimizer, batches, loss_fn, lrs: list[float], beta: float) ->
         losses.append(float(loss.detach()))
         smoothed = _smooth(losses, beta)[-1]
         best = min(best, smoothed)
+        if len(losses) % max(1, len(lrs) // PROGRESS_LINES) == 0:
+            _log.info(f"lr-find: step {len(losses)}/{len(lrs)}, lr {lr:.2g}, smoothed loss {smoothed:.4g}")
         if not math.isfinite(smoothed) or smoothed > 4 * best:
+            _log.info(f"lr-find: stopped at step {len(losses)}, lr {lr:.2g}: the loss blew up (over 4x its minimum)")
             return losses, True
     return losses, False
 

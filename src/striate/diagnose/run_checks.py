@@ -4,11 +4,13 @@
 >>> results = run_checks(load_recipe("recipes/lenet5-mnist.yaml"))   # doctest: +SKIP
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
 import torch
 
+from striate.console import get_logger
 from striate.diagnose.checks import CheckSetup, learns_signal, loss_at_init, overfit_tiny, regularisation_increases_loss
 from striate.diagnose.data_checks import data_checks
 from striate.diagnose.gradcheck import gradient_check
@@ -22,6 +24,11 @@ from striate.training.optim import build_optimizer
 GRADCHECK_BATCH = 4  # finite differences cost two forward passes per entry: keep the batch small
 STATS_BATCH = 128
 SUBSET = 500
+# the model checks in order, named for the progress lines (each result names itself)
+MODEL_CHECKS = ("loss at init", "regularisation raises the loss", "gradient check", "activations at init",
+                "gradient norms at init", "overfit a tiny sample", "learns beyond chance")
+
+_log = get_logger(__name__)
 
 
 def _first(prepared: Prepared, split: str, config, device, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,8 +71,11 @@ def model_checks(setup: CheckSetup, on_result: Callable | None = None) -> list[C
         lambda: learns_signal(setup),
     ]
     results = []
-    for step in steps:
+    for index, (name, step) in enumerate(zip(MODEL_CHECKS, steps), start=1):
+        _log.info(f"check: {name} ({index}/{len(steps)}) ...")
+        started = time.perf_counter()
         results.append(step())
+        _log.info(f"check: {results[-1].name}: {results[-1].verdict.upper()} in {time.perf_counter() - started:.1f}s")
         if on_result is not None:
             on_result(results[-1])
     return results
@@ -74,12 +84,15 @@ def model_checks(setup: CheckSetup, on_result: Callable | None = None) -> list[C
 def run_checks(config, on_result: Callable | None = None) -> list[CheckResult]:
     """The data checks on the recipe's splits, then the model checks; ``on_result`` sees each as it ends."""
     device = resolve_device(config.run.device)
+    _log.info("check: reading the data ...")
     setup, prepared = build_setup(config, device)
+    _log.info("check: the data checks (label balance, NaN / Inf, normalisation, train/test overlap) ...")
     results = data_checks(make_loader(prepared, "train", config, device, train=False),
                           make_loader(prepared, "test", config, device, train=False),
                           setup.num_classes, prepared.names)
-    if on_result is not None:
-        for result in results:
+    for result in results:
+        _log.info(f"check: {result.name}: {result.verdict.upper()}")
+        if on_result is not None:
             on_result(result)
     return results + model_checks(setup, on_result)
 
@@ -89,7 +102,10 @@ def find_lr_for(config, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
     ``striate.lr_find``): a fresh model, the recipe's optimizer, the rate swept from ``start_lr`` to ``end_lr``."""
     device = resolve_device(config.run.device)
     seed_everything(config.run.seed)
+    _log.info("lr-find: reading the data ...")
     prepared = prepare(config)
     model = build_model(config, prepared.model_args).to(device)
     optimizer = build_optimizer(model, config.optim)
+    _log.info(f"lr-find: {config.model.name}, the learning rate from {start_lr:.2g} to {end_lr:.2g} over {steps} "
+              "mini-batches ...")
     return find_lr(model, optimizer, make_loader(prepared, "train", config, device, train=True), start_lr, end_lr, steps)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from striate.console import get_logger
 from striate.errors import ConfigError, RunError, TrainingDivergedError
 from striate.experiments.grid import Arm
 from striate.files import atomic_write_json
@@ -32,7 +33,9 @@ from striate.training.config import Config, config_to_dict
 
 FAILED_FILE = "failed.json"
 # keys that do not change what is trained: left out of the run's identity
-NOT_IDENTITY = {"run": ("name", "out_dir", "progress", "checkpoint_every", "tensorboard", "report")}
+NOT_IDENTITY = {"run": ("name", "out_dir", "progress", "checkpoint_every", "tensorboard", "mlflow", "report")}
+
+_log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,8 @@ def run_plan(plan: list[PlannedRun], jobs: int = 1, on_run=None) -> list[dict]:
             on_run(planned, True)
     todo = [planned for planned in plan if not planned.finished]
     if jobs <= 1 or len(todo) <= 1:
-        for planned in todo:
+        for index, planned in enumerate(todo, start=1):
+            _log.info(f"compare: training {planned.arm.label} seed {planned.seed} ({index}/{len(todo)}) ...")
             _train_one(planned.config)
             if on_run is not None:
                 on_run(planned, False)
@@ -141,6 +145,7 @@ def _run_parallel(todo: list[PlannedRun], jobs: int, on_run) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    _log.info(f"compare: training {len(todo)} runs, {jobs} at a time ({threads} CPU threads each) ...")
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_train_one, copy.deepcopy(planned.config), threads): planned for planned in todo}
         try:

@@ -1,6 +1,12 @@
 """Run logs: per-epoch figures in metrics.jsonl and metrics.csv, the learning rate and loss of every step
-in steps.csv, and TensorBoard event files when asked. On resume the logs are cut back to the checkpoint,
-so a resumed run's logs read as if it had never stopped.
+in steps.csv, the console's lines in train.log, and the trackers a run asks for: TensorBoard event files
+(``run.tensorboard``, striate.training.tensorboard_log) and MLflow (``run.mlflow``,
+striate.training.mlflow_log). On resume the logs are cut back to the checkpoint, so a resumed run's logs read as
+if it had never stopped (train.log, a record of the sessions, is appended to).
+
+>>> log = RunLog(paths.root, config, model, train_loader)   # doctest: +SKIP
+>>> log.step(1, 1, 0.1, 2.3); log.epoch(figures); log.close()   # doctest: +SKIP
+>>> log_run_end(paths.root, config, result, class_names)   # doctest: +SKIP
 """
 
 import csv
@@ -8,29 +14,76 @@ import io
 import json
 from pathlib import Path
 
-from striate.errors import ConfigError
+from striate.console import FILE_ONLY, get_logger, log_file
 from striate.files import atomic_write_bytes
+from striate.training.config import config_to_dict
 
 STEP_COLUMNS = ("step", "epoch", "lr", "loss")
+TRAIN_LOG = "train.log"
+
+_log = get_logger(__name__)
 
 
 def _scalar_items(figures: dict) -> dict:
     return {key: value for key, value in figures.items() if isinstance(value, (int, float))}
 
 
-class RunLog:
-    """Appends to the run's log files (only rank 0 makes one)."""
+def flat_config(config) -> dict:
+    """The config as one level of dotted keys, for trackers: {'optim.lr': 0.02, 'model.args.hidden': [32], ...}."""
+    flat = {}
 
-    def __init__(self, root: Path, tensorboard: bool = False):
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict) and value:
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = value
+
+    walk("", config_to_dict(config))
+    return flat
+
+
+def check_trackers(run) -> None:
+    """A ConfigError before anything is written when a tracker the run asks for (``run``: a RunConfig) is
+    not installed: one line naming the extra to install."""
+    if run.tensorboard:
+        from striate.training.tensorboard_log import check_installed as tensorboard_installed
+
+        tensorboard_installed()
+    if run.mlflow:
+        from striate.training.mlflow_log import check_installed
+
+        check_installed()
+
+
+class RunLog:
+    """Appends to the run's log files and trackers (only rank 0 makes one). ``config`` says which trackers;
+    ``model`` and ``train_loader`` feed TensorBoard's images and histograms; ``resumed_at`` is the step of the
+    checkpoint a resumed session starts from."""
+
+    def __init__(self, root: Path, config=None, model=None, train_loader=None, resumed_at: int | None = None):
         self.root = Path(root)
         self.pending_steps: list[tuple] = []
-        self.writer = _tensorboard_writer(self.root / "tensorboard") if tensorboard else None
+        run = config.run if config is not None else None
+        self.board = self.tracker = None
+        if run is not None and run.tensorboard:
+            from striate.training.tensorboard_log import TensorBoardLog
+
+            every = run.monitor_every if run.monitor else 0  # 0: once an epoch
+            self.board = TensorBoardLog(self.root / "tensorboard", model, train_loader, resumed_at, every)
+            _log.info(f"note: TensorBoard event files in {self.root / 'tensorboard'} "
+                      f"(see them with: tensorboard --logdir {self.root.parent})")
+        if run is not None and run.mlflow:
+            from striate.training.mlflow_log import MlflowLog
+
+            self.tracker = MlflowLog.start(self.root, flat_config(config), resumed=resumed_at is not None)
+            _log.info(f"note: MLflow run {self.tracker.run_id} in {self.tracker.uri}")
+        _log.debug(f"logs: metrics.jsonl, metrics.csv, steps.csv and {TRAIN_LOG} in {self.root}")
 
     def step(self, step: int, epoch: int, lr: float, loss: float) -> None:
         self.pending_steps.append((step, epoch, lr, loss))
-        if self.writer is not None:
-            self.writer.add_scalar("train/lr", lr, step)
-            self.writer.add_scalar("train/loss_step", loss, step)
+        if self.board is not None:
+            self.board.step(step, lr, loss)
 
     def flush_steps(self) -> None:
         """Write the buffered step lines (called at each checkpoint, so the files match it)."""
@@ -54,23 +107,50 @@ class RunLog:
             if new:
                 writer.writeheader()
             writer.writerow(scalars)
-        if self.writer is not None:
-            for key, value in scalars.items():
-                if key not in ("epoch", "step"):
-                    self.writer.add_scalar(key.replace("_", "/", 1), value, figures["step"])
-            self.writer.flush()
+        if self.board is not None:
+            self.board.epoch(figures)
+        if self.tracker is not None:
+            self.tracker.epoch(figures)
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+    def close(self, failed: bool = False) -> None:
+        """End the session's logs; ``failed`` (an exception is on its way) ends the MLflow run as FAILED."""
+        if self.board is not None:
+            self.board.close()
+        if self.tracker is not None:
+            self.tracker.close(failed)
 
 
-def _tensorboard_writer(folder: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise ConfigError("run.tensorboard needs the tensorboard package: pip install 'striate[tensorboard]'") from None
-    return SummaryWriter(log_dir=str(folder))
+def run_log_file(root: Path, enabled: bool = True):
+    """``RUN/train.log`` receives the console's lines (epoch lines, notes, warnings) while the block runs."""
+    return log_file(Path(root) / TRAIN_LOG, enabled)
+
+
+def final_figures(summary: dict) -> dict:
+    """The single-number figures of a finished run: summary.json's (best_val_accuracy, epochs, ...) and its
+    test figures as test_<name>."""
+    numbers = {name: value for name, value in summary.items()
+               if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    test = {f"test_{name}": value for name, value in (summary.get("test") or {}).items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    return numbers | test
+
+
+def log_run_end(root: Path, config, result: dict, class_names=()) -> None:
+    """The end of a run for its trackers and train.log: the final figures (``result``: the session's, with
+    its summary, test figures and history), TensorBoard's hparams and confusion matrix, MLflow's artefacts."""
+    figures = final_figures(result["summary"])
+    _log.info("finished: " + ", ".join(f"{name} {value:.4g}" for name, value in figures.items()
+                                          if name.startswith(("test_", "best_val_"))), extra=FILE_ONLY)
+    history = result.get("history") or [{}]
+    if config.run.tensorboard:
+        from striate.training.tensorboard_log import write_run_end
+
+        write_run_end(Path(root) / "tensorboard", flat_config(config), figures, history[-1].get("step", 0),
+                      result.get("test", {}).get("confusion"), class_names)
+    if config.run.mlflow:
+        from striate.training.mlflow_log import MlflowLog
+
+        MlflowLog.reopen(root).end(figures, history[-1].get("epoch", 0))
 
 
 def truncate_logs(root: Path, epoch: int, step: int) -> None:

@@ -1,8 +1,16 @@
-"""Progress display: a live bar (rich) on a terminal, one plain line per epoch otherwise."""
+"""Progress display: a live bar (rich) on a terminal, one plain line per epoch otherwise.
+
+Every epoch line goes through the ``striate.training.progress`` logger, so that a run's train.log holds it
+whatever is shown: as a console line on stdout (``lines``), or to the log files only when the bar drew it or
+progress is ``off``. ``striate -q`` turns the console display off (striate.console).
+"""
 
 import sys
 
+from striate.console import FILE_ONLY, ON_STDOUT, get_logger, shows_progress
 from striate.errors import ConfigError
+
+_log = get_logger(__name__)
 
 
 def _quality(figures: dict, prefix: str) -> str:
@@ -22,17 +30,22 @@ def format_epoch(figures: dict, epochs: int) -> str:
 
 
 class LineProgress:
-    """One line per epoch on ``stream`` (log files, CI)."""
+    """One line per epoch (log files, CI): through the logger to stdout, or printed on ``stream`` when one is
+    given (and then logged to the log files only)."""
 
     def __init__(self, epochs: int, steps_per_epoch: int, stream=None):
         self.epochs = epochs
+        self.given = stream  # None: the logger's console (stdout)
         self.stream = stream or sys.stdout
 
     def on_step(self, figures: dict) -> None:
         pass
 
     def on_epoch(self, figures: dict) -> None:
-        print(format_epoch(figures, self.epochs), file=self.stream, flush=True)
+        line = format_epoch(figures, self.epochs)
+        if self.given is not None:
+            print(line, file=self.given, flush=True)
+        _log.info(line, extra=ON_STDOUT if self.given is None else FILE_ONLY)
 
     def close(self) -> None:
         pass
@@ -70,15 +83,19 @@ class BarProgress(LineProgress):
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        self.console.print(format_epoch(figures, self.epochs), highlight=False)
+        line = format_epoch(figures, self.epochs)
+        self.console.print(line, highlight=False)
+        _log.info(line, extra=FILE_ONLY)
 
     def close(self) -> None:
         self.progress.stop()
 
 
 class SilentProgress(LineProgress):
+    """Nothing on the console; the epoch lines still reach the log files (train.log)."""
+
     def on_epoch(self, figures: dict) -> None:
-        pass
+        _log.info(format_epoch(figures, self.epochs), extra=FILE_ONLY)
 
 
 def in_notebook() -> bool:
@@ -89,11 +106,14 @@ def in_notebook() -> bool:
 
 
 def make_progress(mode: str, epochs: int, steps_per_epoch: int, stream=None) -> LineProgress:
-    """``auto`` picks the bar on a terminal and plain lines otherwise; ``bar``, ``lines`` and ``off`` force one."""
-    stream = stream or sys.stdout
-    if mode == "auto":
-        mode = "bar" if stream.isatty() or (in_notebook() and stream is sys.stdout) else "lines"
-    kinds = {"bar": BarProgress, "lines": LineProgress, "off": SilentProgress}
+    """``auto`` picks the bar on a terminal and plain lines otherwise; ``bar``, ``lines`` and ``off`` force one.
+    Without a ``stream``, a quiet console (``striate -q``) shows none."""
+    kinds = {"auto": None, "bar": BarProgress, "lines": LineProgress, "off": SilentProgress}
     if mode not in kinds:
         raise ConfigError(f"unknown run.progress '{mode}'; expected auto, bar, lines or off")
+    if stream is None and not shows_progress():
+        mode = "off"
+    shown = stream or sys.stdout
+    if mode == "auto":
+        mode = "bar" if shown.isatty() or (in_notebook() and shown is sys.stdout) else "lines"
     return kinds[mode](epochs, steps_per_epoch, stream)

@@ -58,6 +58,12 @@ class EarlyStopping:
         self.bad_epochs += 1
         return self.bad_epochs >= self.patience
 
+    def reason(self, best_epoch: int | None = None) -> str:
+        """Why it stopped, for the log: 'val_loss did not improve on 0.1234 (epoch 3) for 2 epochs (...)'."""
+        where = f" (epoch {best_epoch})" if best_epoch else ""
+        return (f"{self.watch.name} did not improve on {self.best:.4g}{where} for {self.bad_epochs} epochs "
+                f"(optim.early_stop_patience {self.patience})")
+
     def state_dict(self) -> dict:
         return {"best": self.best, "bad_epochs": self.bad_epochs}
 

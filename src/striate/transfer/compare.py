@@ -15,6 +15,7 @@ trainable parameters are those the strategy fits.
 import copy
 import time
 
+from striate.console import get_logger
 from striate.models import create_model
 from striate.session import Start, load_run_model, prepare, resolve_device, seed_everything, train_run
 from striate.training.freeze import body_stages, copy_bottom_stages, trainable_parameters
@@ -24,6 +25,8 @@ from striate.transfer.data import split_codes
 from striate.transfer.finetune import new_head
 from striate.transfer.linear import fit_linear
 from striate.transfer.source import load_source_model
+
+_log = get_logger(__name__)
 
 
 def _fresh_model(meta: dict, num_classes: int, device):
@@ -37,6 +40,7 @@ def _train_row(name: str, tag: str, model, meta: dict, prepared, config) -> dict
     config.run.name = f"{config.run.name}-{tag}" if config.run.name else None
     model_args = {**meta["model"]["args"], "num_classes": len(prepared.names)}
     seed_everything(config.run.seed)
+    _log.info(f"transfer compare: {name}: training {config.optim.epochs} epochs ...")
     started = time.perf_counter()
     trainable = trainable_parameters(model)
     result = train_run(config, f"transfer-{tag}", start=Start(model, model_args, TrainingPlan(), {}, prepared))
@@ -45,6 +49,7 @@ def _train_row(name: str, tag: str, model, meta: dict, prepared, config) -> dict
 
 
 def _codes_row(name: str, source_run: str, prepared, layer: str, formulation: str, device) -> dict:
+    _log.info(f"transfer compare: {name}: codes of the {layer} layer, then the classifier ...")
     started = time.perf_counter()
     model, meta = load_run_model(source_run, "best", device)
     layer = resolve_layer(model, layer)

@@ -7,8 +7,10 @@ PosixPath('runs/lenet5-mnist/report.html')
 """
 
 import tempfile
+import time
 from pathlib import Path
 
+from striate.console import get_logger
 from striate.errors import StriateError
 from striate.session import open_run
 from striate.tasks import ClassificationTask
@@ -21,16 +23,27 @@ from striate.visualize import report_html as h
 
 REPORT_NAME = "report.html"
 
+_log = get_logger(__name__)
+
 
 def build_sections(run_dir: str | Path, weights: str = "best", data_path: str | None = None) -> list[h.Section]:
     """Every section of the report, in page order: the run opened once through the session, its test split
     evaluated once by the task's meter (the figures summary.json and 'striate evaluate' give)."""
     run = open_run(run_dir, weights, data_path)
+    _log.info(f"report: evaluating the test split of {run_dir} ...")
     with tempfile.TemporaryDirectory(prefix="striate-report-") as scratch:
         context = ReportContext(run, run.history, read_step_records(run.root), run.summary, Path(scratch))
         context.evaluation = run.evaluate()
         sections = SECTIONS if isinstance(run.task, ClassificationTask) else TASK_SECTIONS
-        return [_build_one(builder, context) for builder in sections]
+        return [_build_logged(builder, context, index, len(sections)) for index, builder in enumerate(sections, 1)]
+
+
+def _build_logged(builder, context, index: int, count: int) -> h.Section:
+    """A section, with a progress line (some take a while: top patches, feature maps)."""
+    started = time.perf_counter()
+    section = _build_one(builder, context)
+    _log.info(f"report: {index}/{count} {section.title} ({time.perf_counter() - started:.1f}s)")
+    return section
 
 
 def _build_one(builder, context) -> h.Section:
