@@ -15,7 +15,7 @@ from torch import nn
 from striate.data.images import image_files
 from striate.data.in_memory import from_dataset, write_arrays_file
 from striate.data.sources import list_sources
-from striate.diagnose.advice import Advice, advise_history
+from striate.diagnose.advice import Advice, advise_run
 from striate.diagnose.run_checks import find_lr_for, run_checks
 from striate.experiments.compare import compare as compare_arms
 from striate.experiments.grid import parse_variation
@@ -79,7 +79,7 @@ class Run(SessionRun):
 
     def advise(self) -> Advice:
         """The bias/variance verdict and what to try, from the run's curves."""
-        return advise_history(self.history)
+        return advise_run(self.root)
 
     def features(self, layer: str = "features", pooling: str = "avg") -> dict:
         """CNN codes of ``layer`` for the run's train/val/test splits: ``{split: (codes, labels)}`` arrays."""

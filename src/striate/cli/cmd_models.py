@@ -4,6 +4,8 @@
 def register(subparsers) -> None:
     parser = subparsers.add_parser("models", help="list the registered models")
     parser.add_argument("--params", action="store_true", help="count each model's parameters (with its default classes and input size)")
+    parser.add_argument("--pretrained", action="store_true", help="list the trained networks that ship with striate "
+                                                                  "(use one by name: striate filters lenet5-mnist)")
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
     parser.set_defaults(func=run)
 
@@ -14,6 +16,17 @@ def run(args) -> int:
     from striate.cli.common import print_json, print_table
     from striate.models import create_model, get_builder, list_models
 
+    if args.pretrained:
+        from striate.pretrained import list_pretrained
+
+        shipped = list_pretrained()
+        if args.json:
+            print_json(shipped)
+            return 0
+        print_table(["name", "model", "data", "classes", "test accuracy", "parameters", "model card"],
+                    [[item["name"], item["model"], item["data"], item["classes"], f"{100 * item['test_accuracy']:.2f}%",
+                      f"{item['parameters']:,}", item["card"]] for item in shipped])
+        return 0
     rows = []
     for name in list_models():
         doc = (get_builder(name).__doc__ or "").strip().splitlines()

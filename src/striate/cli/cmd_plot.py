@@ -79,7 +79,11 @@ def run(args) -> int:
     from striate.session import read_meta
 
     read_meta(args.run_dir)  # a clear error for a missing or unfinished run, before any drawing
-    out = Path(args.out) if args.out else Path(args.run_dir) / f"{args.picture}.png"
+    from striate.pretrained import find_pretrained
+
+    shipped = find_pretrained(args.run_dir)  # a shipped network: its picture goes here, not into the package
+    out = Path(args.out) if args.out else Path(f"{args.run_dir}-{args.picture}.png") if shipped else \
+        Path(args.run_dir) / f"{args.picture}.png"
     path = _draw(args, out)
     print(f"wrote {path}")
     return 0

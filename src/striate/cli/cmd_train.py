@@ -11,6 +11,8 @@ def register(subparsers) -> None:
                     "--folds K runs k-fold cross-validation and reports the mean and spread.")
     parser.usage = "striate train [RECIPE.yaml] [--key value ...] | striate train --resume RUN"
     parser.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its last checkpoint")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config (the recipe with your "
+                                                                    "flags) with every key and what it means; train nothing")
     parser.add_argument("--json", action="store_true", help="print the summary (summary.json's figures) as JSON on "
                                                             "stdout; progress and the text result go to stderr")
     parser.set_defaults(func=run, accepts_overrides=True)
@@ -40,6 +42,9 @@ def _train(args, outcome: dict) -> int:
     else:
         recipe, overrides = split_recipe(args.overrides)
         config, recipe_name = resolve_config(recipe, overrides)
+        if args.print_config:
+            print(annotated_config(config), end="")
+            return 0
         from striate.session import cross_validate, train_run
 
         if config.data.folds > 1:  # k-fold cross-validation: --folds K
@@ -51,6 +56,43 @@ def _train(args, outcome: dict) -> int:
         return 0
     outcome.update(result["summary"])
     return _report(result)
+
+
+def annotated_config(config) -> str:
+    """The config as YAML, one line a key with what it means (the comments of striate.training.config)."""
+    import inspect
+    import re
+
+    import yaml
+
+    from striate.training import config as config_module
+    from striate.training.config import config_to_dict
+
+    comments, section = {}, None
+    owners = {cls.__name__: name for name, cls in typing_sections(config_module)}
+    for line in inspect.getsource(config_module).splitlines():
+        header = re.match(r"class (\w+)", line)
+        if header:
+            section = owners.get(header.group(1))
+        field = re.match(r"    (\w+): [^=]+=[^#]*#\s*(.*)$", line)
+        if section and field:
+            comments[f"{section}.{field.group(1)}"] = field.group(2).strip()
+    lines = ["# the resolved config; any key can be given as a flag: --section.key VALUE (or --key VALUE)"]
+    for name, values in config_to_dict(config).items():
+        lines.append(f"{name}:")
+        for key, value in values.items():
+            text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+            comment = comments.get(f"{name}.{key}")
+            lines.append(f"  {key}: {text}" + (f"  # {comment}" if comment else ""))
+    return "\n".join(lines) + "\n"
+
+
+def typing_sections(config_module) -> list[tuple[str, type]]:
+    """(section name, its dataclass) of a Config: model -> ModelConfig, ..."""
+    import dataclasses
+
+    return [(field.name, field.type if isinstance(field.type, type) else getattr(config_module, field.type))
+            for field in dataclasses.fields(config_module.Config)]
 
 
 def _report(result: dict) -> int:
@@ -65,8 +107,13 @@ def _report(result: dict) -> int:
     print(f"run saved to {result['run_dir']}{picture}")
     if summary.get("best_is", "").startswith("the last epoch"):
         print(f"note: the weights kept are {summary['best_is']}")
+    from striate.session.prepare import busy_machine_note
+
+    busy = busy_machine_note(summary)
+    if busy:
+        print(f"note: {busy}")
     if "accuracy" in run.task.figures:  # the bias/variance advice reads error rates
-        print(format_advice(advise_history(result["history"])))
+        print(format_advice(advise_history(result["history"], classes=result["test"], names=run.class_names)))
     if run.config.run.report:
         from striate.visualize.report import write_report
 

@@ -18,6 +18,7 @@ import itertools
 from dataclasses import dataclass
 
 from striate.errors import ConfigError
+from striate.session.config import carry_model_args
 from striate.training.config import Config, parse_override, resolve_key, set_value
 
 
@@ -37,6 +38,7 @@ class Arm:
         config = copy.deepcopy(config)
         for key, value in self.settings:
             set_value(config, key, value)
+        carry_model_args(config, [key for key, _ in self.settings])  # the rule --model follows
         return config
 
 

@@ -4,6 +4,7 @@ from striate.models import alexnet, convnet, googlenet, lenet, mlp, nin, resnet,
 from striate.models import autoencoder, dilated, fcn, keypoints  # noqa: F401  (dense prediction, regression)
 from striate.models import sequential  # noqa: F401  (a user's nn.Sequential, described)
 from striate.models.base import Classifier, tap_outputs
-from striate.models.registry import create_model, get_builder, list_models, model_task, register_model
+from striate.models.registry import create_model, get_builder, list_models, model_task, register_model, split_args
 
-__all__ = ["Classifier", "create_model", "get_builder", "list_models", "model_task", "register_model", "tap_outputs"]
+__all__ = ["Classifier", "create_model", "get_builder", "list_models", "model_task", "register_model", "split_args",
+           "tap_outputs"]

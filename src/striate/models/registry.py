@@ -5,6 +5,7 @@ unknown name raises with the nearest registered name suggested.
 """
 
 import functools
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -62,6 +63,21 @@ def get_builder(name: str) -> Callable[..., nn.Module]:
             f"run 'striate models' to list the {len(list_models())} registered models"
         )
     return _BUILDERS[name]
+
+
+def split_args(name: str, args: dict) -> tuple[dict, dict]:
+    """``args`` split into those model ``name``'s builder takes and those it does not (another model's
+    ``model.args`` carried over when only the name changes).
+
+    >>> split_args("mlp", {"hidden": [8], "batch_norm": True})
+    ({'hidden': [8]}, {'batch_norm': True})
+    """
+    builder = build_from_file if is_spec_path(name) else get_builder(name)
+    parameters = inspect.signature(builder).parameters
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return dict(args), {}
+    return ({key: value for key, value in args.items() if key in parameters},
+            {key: value for key, value in args.items() if key not in parameters})
 
 
 def create_model(name: str, **kwargs) -> nn.Module:

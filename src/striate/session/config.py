@@ -10,12 +10,29 @@ their dotted or bare names, the data source inferred from a data path, every set
 import copy
 from pathlib import Path
 
-from striate.data.sources import infer_source
+from striate.console import get_logger
+from striate.data.sources import source_for_path
 from striate.errors import ConfigError
-from striate.training.config import Config, config_from_dict, load_recipe, set_value, validate
+from striate.models import split_args
+from striate.training.config import Config, config_from_dict, load_recipe, resolve_key, set_value, validate
 
 DEFAULT_RECIPE = "lenet5-mnist"  # Config() holds its settings (tests/training/test_config.py checks it)
-BUILT_IN_SOURCES = ("mnist5k", "digits")
+
+_log = get_logger(__name__)
+
+
+def carry_model_args(config: Config, keys) -> str | None:
+    """The one rule for a model named over a recipe's (``--model NAME``, ``--vary model.name=...``) without
+    its own ``model.args``: the recipe's arguments the new model takes stay (an FCN recipe's batch norm),
+    the others go, and the line returned names them (None when nothing went)."""
+    names = {".".join(resolve_key(key)[:2]) for key in keys}
+    if "model.name" not in names or any(key.startswith("model.args") for key in keys) or not config.model.args:
+        return None
+    config.model.args, dropped = split_args(config.model.name, config.model.args)
+    if not dropped:
+        return None
+    return (f"model {config.model.name} does not take the recipe's model.args {sorted(dropped)}: left out "
+            f"(kept: {sorted(config.model.args) or 'none'}); give --model.args to set them")
 
 
 def resolve_config(recipe=None, overrides=()) -> tuple[Config, str]:
@@ -31,11 +48,14 @@ def resolve_config(recipe=None, overrides=()) -> tuple[Config, str]:
         config, name = load_recipe(recipe), Path(recipe).stem
     else:
         raise ConfigError(f"a recipe is a YAML file, a Config or a dict, got {type(recipe).__name__}")
-    keys = {key for key, _ in overrides}
-    if keys & {"model", "model.name"} and not any(key.startswith("model.args") for key in keys):
-        config.model.args = {}  # the recipe's arguments belong to the recipe's model
     for key, value in overrides:
         set_value(config, key, value)
-    if config.data.path and config.data.source in BUILT_IN_SOURCES:  # a path means its own data
-        config.data.source = infer_source(config.data.path)
+    model_note = carry_model_args(config, [key for key, _ in overrides])
+    if model_note:
+        _log.info(f"note: {model_note}")
+    # a path means its own data: read by what it plainly is (a source name names a source), one line when
+    # that is not the recipe's data.source (striate.data.sources.source_for_path)
+    config.data.source, config.data.path, note = source_for_path(config.data.source, config.data.path)
+    if note:
+        _log.info(f"note: {note}")
     return validate(config), name

@@ -11,7 +11,7 @@ from striate.training.checkpoint import load_weights
 from striate.training.loop import evaluate
 
 
-def finish(paths: RunPaths, model, prepared: Prepared, config, device, best: dict) -> dict:
+def finish(paths: RunPaths, model, prepared: Prepared, config, device, best: dict, machine: dict | None = None) -> dict:
     """Evaluate the best weights on the test split, draw the task's picture, write the summary; returns the
     run directory, the history, the test figures and the summary."""
     task, metric = prepared.task, prepared.task.metric
@@ -22,11 +22,17 @@ def finish(paths: RunPaths, model, prepared: Prepared, config, device, best: dic
     best_figures = history[best["epoch"] - 1] if best["epoch"] and len(history) >= best["epoch"] else {}
     summary = {"run": str(paths.root), "task": task.name, "metric": metric, "best_epoch": best["epoch"],
                "watch": prepared.watch.name, "best_value": best["value"],
+               "best_is": f"the last epoch: {prepared.watch.last_because}" if prepared.watch.last_because
+               else f"the best {prepared.watch.name}",
                f"best_val_{metric}": best_figures.get(f"val_{metric}"), **task.summary(test),
                "epochs": len(history), "train_seconds": sum(f["seconds"] for f in history),
                f"final_train_{metric}": history[-1].get(f"train_{metric}") if history else None,
-               "parameters": sum(p.numel() for p in model.parameters())}
+               # the last epoch's weights on a fixed training sample in eval mode: what advise sets against validation
+               f"final_train_eval_{metric}": history[-1].get(f"train_eval_{metric}") if history else None,
+               "parameters": sum(p.numel() for p in model.parameters()), **(machine or {})}
     summary["test"] = {name: value for name, value in test.items() if name != "confusion"}  # per class, per point
+    if test.get("confusion"):  # the images of each class (the confusion's rows): advise weighs per-class recall by them
+        summary["test"]["per_class_count"] = [sum(row) for row in test["confusion"]]
     picture = task.picture(model, test_loader, paths.root / "predictions.png")
     if picture is not None:
         summary["picture"] = str(picture)

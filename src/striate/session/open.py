@@ -17,10 +17,11 @@ import torch
 from torch import nn
 
 from striate.data.preprocess import display_moments, load_arrays, make_normalizer
-from striate.data.sources import infer_source
+from striate.data.sources import BUILT_IN_SOURCES, source_for_path
 from striate.errors import DataError, RunError
 from striate.models import create_model
 from striate.files import remove_temporaries
+from striate.pretrained import find_pretrained
 from striate.session.lock import writer_of
 from striate.session.prepare import EVAL_BATCH, Prepared, read_data, to_input_size
 from striate.session.rundir import WEIGHT_FILES, RunPaths, read_history, read_meta, read_summary
@@ -121,6 +122,7 @@ def open_run(run_dir: str | Path, weights: str | None = "best", data_path: str |
     names that differ)."""
     if class_map and not data_path:
         raise DataError("a class map renames the classes of other data: give it with --data (data=) or drop it")
+    run_dir = find_pretrained(run_dir) or run_dir  # a shipped network by name (striate.pretrained)
     if weights is not None and weights not in WEIGHT_FILES:
         raise RunError(f"unknown weights '{weights}'; expected one of {WEIGHT_FILES}")
     meta = read_meta(run_dir)
@@ -168,8 +170,8 @@ def test_split(config: Config, preprocess: dict, data_path: str | None = None, r
     kind = task_kind(config.data.task)
     if data_path:
         config.data.path = data_path
-        if kind.uses_source:  # what the path plainly is, not the recipe's source
-            config.data.source = infer_source(data_path)
+        if kind.uses_source:  # a source's name, or what the path plainly is (not the recipe's source)
+            config.data.source, config.data.path, _ = source_for_path(BUILT_IN_SOURCES[0], data_path)
     data = read_data(config, kind)
     test = to_input_size(data, config, preprocess)["test"]
     if data_path and run_names is not None and data.task.outputs(run_names):

@@ -9,8 +9,11 @@ Everything that can fail on bad input is checked here, before a run directory ex
 >>> loader = make_loader(prepared, "train", config, "cpu", train=True)  # doctest: +SKIP
 """
 
+import dataclasses
+import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,11 +21,16 @@ from torch import nn
 
 from striate.data.augment import build_augment
 from striate.data.preprocess import fit_preprocess, make_normalizer
-from striate.errors import ConfigError
+from striate.data.registry import notes_of
+from striate.data.splits import validation_size_note
+from striate.errors import ConfigError, ModelError
 from striate.layers import init_weights
 from striate.models import create_model, list_models, model_task
+from striate.models.convert import map_state_dict
 from striate.models.spec import is_spec_path, read_spec
+from striate.pretrained import find_pretrained
 from striate.tasks import Task, TaskData, task_kind
+from striate.training.checkpoint import read_state_file
 from striate.training.watch import Watch
 
 EVAL_BATCH = 256  # batch size of evaluation loaders (figures do not depend on it)
@@ -54,6 +62,7 @@ class Prepared:
     preprocess: dict  # how any image becomes a network input (stored with the run)
     names: list[str]  # class names (keypoints: coordinate names)
     model_args: dict  # the model builder's keyword arguments
+    notes: list = dataclasses.field(default_factory=list)  # what the data source read and where each split came from
 
 
 def choose_task(config, distributed: bool = False) -> tuple[type[Task], Watch]:
@@ -68,6 +77,40 @@ def choose_task(config, distributed: bool = False) -> tuple[type[Task], Watch]:
     watch = kind.watch(config.optim.watch)
     config.optim.watch = watch.name
     return kind, watch
+
+
+def use_threads(threads: int) -> dict:
+    """Set torch's CPU threads (``run.threads``; 0 keeps torch's default: one a physical core, or
+    OMP_NUM_THREADS) and note the machine's load before the run starts: threads beyond the idle cores fight
+    other processes for them (two 2-thread processes on 2 cores run about ten times slower, not two)."""
+    if threads:
+        torch.set_num_threads(threads)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return {"threads": torch.get_num_threads(), "load_at_start": round(load, 2), "cores": os.cpu_count() or 1}
+
+
+def busy_machine_note(figures: dict) -> str | None:
+    """A line when the run's threads and the load it started under asked for more cores than the machine
+    has (``figures`` from :func:`use_threads`, kept in summary.json), else None."""
+    threads, load, cores = figures.get("threads", 1), figures.get("load_at_start", 0.0), figures.get("cores", 1)
+    if threads <= 1 or load + threads <= 1.25 * cores:
+        return None
+    return (f"the machine was busy (load {load:.1f} on {cores} cores) and this run used {threads} threads: "
+            "with --run.threads 1 it may run several times faster")
+
+
+def watch_that_fits(watch: Watch, splits: dict, config) -> Watch:
+    """``watch``, or, when its validation figure rests on too few images to choose an epoch by
+    (striate.data.splits.validation_size_note), a watch that keeps the last epoch, saying why (the summary
+    and ``striate train`` print it)."""
+    if not watch.name.startswith("val_") or not hasattr(splits["train"], "labels"):
+        return watch
+    note = validation_size_note(splits)
+    if note is None:
+        return watch
+    stopping = "; early stopping was off" if config.optim.early_stop_patience else ""
+    return dataclasses.replace(watch, last_because=f"{note}{stopping} (give more data or a larger data.val_fraction "
+                                                   "to choose by validation)")
 
 
 def read_data(config, kind: type[Task]) -> TaskData:
@@ -87,6 +130,7 @@ def prepare(config, distributed: bool = False) -> Prepared:
     arguments: everything a run needs before its model exists."""
     kind, watch = choose_task(config, distributed)
     data = read_data(config, kind)
+    watch = watch_that_fits(watch, data.splits, config)
     splits = to_input_size(data, config)
     preprocess = data.preprocess
     if preprocess is None:
@@ -95,7 +139,7 @@ def prepare(config, distributed: bool = False) -> Prepared:
                       "input_size": data.task.input_size(config.data.input_size, native), "fit": config.data.fit,
                       **fit_preprocess(splits["train"].images, config.data.normalize, config.data.whiten_epsilon)}
     arguments = model_arguments(config, data.task.outputs(data.names), preprocess)
-    return Prepared(data.task, watch, splits, preprocess, data.names, arguments)
+    return Prepared(data.task, watch, splits, preprocess, data.names, arguments, notes_of(data.splits))
 
 
 def model_arguments(config, outputs: int, preprocess: dict) -> dict:
@@ -110,6 +154,34 @@ def model_arguments(config, outputs: int, preprocess: dict) -> dict:
 def build_model(config, model_args: dict) -> nn.Module:
     """A fresh model with ``model.init``'s initialisation."""
     return init_weights(create_model(config.model.name, **model_args), config.model.init)
+
+
+def start_from_weights(model: nn.Module, weights: str) -> dict:
+    """Load ``model.weights`` into ``model``: a shipped network's name (striate.pretrained), a run directory
+    (its best weights) or a weights file (striate safetensors, or a torchvision/timm .pt/.pth state dict,
+    mapped layer by layer). Tensors of the same name and shape are loaded; those whose shape differs (a head
+    for other classes) keep their initialisation. Returns what model.json records about it."""
+    path = find_pretrained(weights) or Path(weights)
+    if path.is_dir():
+        path = path / "best.safetensors"
+    if not path.is_file():
+        raise ConfigError(f"model.weights: '{weights}' not found; give a shipped network's name ('striate models "
+                          "--pretrained' lists them), a run directory or a weights file (.safetensors, .pt, .pth)")
+    state = read_state_file(path)
+    own = model.state_dict()
+    if not set(state) & set(own):  # another layout (torchvision, timm): renamed layer by layer
+        try:
+            state = map_state_dict(model, state)
+        except ModelError as error:
+            raise ConfigError(f"model.weights: {path} does not fit this model ({error}); for new classes use "
+                              "'striate transfer finetune --from FILE --model NAME'") from None
+    loaded = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+    if not loaded:
+        raise ConfigError(f"model.weights: no tensor of {path} fits this model (other names or shapes); is it "
+                          "for this architecture?")
+    model.load_state_dict(loaded, strict=False)
+    return {"weights_from": str(weights), "tensors_loaded": len(loaded),
+            "tensors_initialised": sorted(set(own) - set(loaded))}
 
 
 def make_loader(prepared: Prepared, split: str, config, device, train: bool):

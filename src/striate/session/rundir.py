@@ -7,6 +7,8 @@ preprocess.safetensors, summary.json) and the one reader of its history (metrics
       steps.csv         step, epoch, learning rate and loss of every step
       checkpoint.safetensors  everything needed to resume exactly (striate train --resume RUN)
       tensorboard/      event files, with run.tensorboard
+      train.log         the console's lines: epoch lines, notes, warnings (appended by each session)
+      mlflow.json       the MLflow tracking URI and run id, with run.mlflow
       best.safetensors  weights with the best validation accuracy
       last.safetensors  weights after the last epoch
       model.json        model name and arguments, class names, input shape,
@@ -27,6 +29,7 @@ import yaml
 from striate.data.preprocess import ARRAYS_FILE, NORMALIZE_METHODS, split_arrays
 from striate.errors import RunError, clip, short
 from striate.files import atomic_write_bytes, atomic_write_json
+from striate.pretrained import find_pretrained
 from striate.training.config import config_to_dict
 
 WEIGHT_FILES = ("best", "last")
@@ -213,7 +216,7 @@ def read_meta(run_dir: str | Path) -> dict:
     """The run's model.json, checked against its schema (at most MAX_META_BYTES; a JSON object with
     model name and args, class_names, input_shape and preprocess of sane sizes that agree); raises
     RunError when the run is missing, incomplete or its model.json is damaged."""
-    paths = RunPaths(Path(run_dir))
+    paths = RunPaths(find_pretrained(run_dir) or Path(run_dir))  # a shipped network by name, too
     if not paths.root.is_dir():
         raise RunError(f"run directory not found: {paths.root}; give a folder made by 'striate train' (e.g. runs/NAME)")
     if not paths.meta.is_file():
@@ -275,6 +278,7 @@ def write_summary(paths: RunPaths, summary: dict, model_line: str, best: dict, w
     """summary.json, and summary.txt in words: the run, the model, the best epoch, the test figure, the time."""
     value = best["value"] if best["value"] is None else round(best["value"], 4)
     atomic_write_json(paths.summary, summary)
-    text = (f"run {paths.root}\nmodel {model_line}\nbest epoch {best['epoch']}: {watch} {value}\n"
+    kept = f" (kept: {summary['best_is']})" if summary.get("best_is", "").startswith("the last epoch") else ""
+    text = (f"run {paths.root}\nmodel {model_line}\nbest epoch {best['epoch']}: {watch} {value}{kept}\n"
             f"test {test_line}\ntraining time {summary['train_seconds']:.1f}s\n")
     atomic_write_bytes(paths.root / "summary.txt", text.encode())

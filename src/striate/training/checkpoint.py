@@ -59,6 +59,22 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     return tensors, metadata or {}
 
 
+def read_state_file(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from .safetensors (never executes code) or .pt/.pth (tensors only: weights_only=True)."""
+    if path.suffix == ".safetensors":
+        return load_weights(path)
+    if path.suffix in (".pt", ".pth", ".bin"):
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # pickle errors of every kind: refuse anything but tensors
+            raise RunError(f"{path}: not a plain state dict of tensors ({str(error).splitlines()[0]})") from None
+        state = state.get("state_dict", state.get("model", state)) if isinstance(state, dict) else state
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise RunError(f"{path}: expected a state dict (names -> tensors)")
+        return state
+    raise RunError(f"{path}: unknown weights format; give a .safetensors, .pt or .pth file, or a run directory")
+
+
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a safetensors file into a state dict (no code is executed; the header is checked first)."""
     return _read_safetensors(Path(path))[0]

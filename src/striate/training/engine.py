@@ -18,11 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from striate.console import get_logger
 from striate.errors import ConfigError, RunError, TrainingDivergedError
 from striate.files import write_error
 from striate.training.checkpoint import load_checkpoint, save_checkpoint, save_weights
 from striate.training.distributed import World, sum_over_ranks, wrap_model
-from striate.training.logs import RunLog, truncate_logs
+from striate.training.logs import RunLog, check_trackers, truncate_logs
 from striate.training.loop import LoopState, StepOptions, fit
 from striate.training.losses import build_loss
 from striate.training.optim import freeze_parameters
@@ -30,11 +31,13 @@ from striate.training.plan import TrainingPlan
 from striate.training.progress import make_progress
 from striate.training.regularize import EarlyStopping, decayed_parameters, set_dropout_rate
 from striate.training.schedules import build_schedule
+from striate.training.validation import CHOICES
 from striate.training.watch import Watch
 
 WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG)
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-CLASS_BALANCE = ("none", "median_frequency")
+_log = get_logger(__name__)
+CLASS_BALANCE = CHOICES["optim.class_balance"]  # the weights themselves are worked out by the task (striate.tasks)
 
 
 def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
@@ -61,6 +64,7 @@ def check_training(config, model: nn.Module, steps_per_epoch: int, device: torch
     if optim.class_balance not in CLASS_BALANCE:
         raise ConfigError(f"unknown optim.class_balance '{optim.class_balance}'; expected one of {list(CLASS_BALANCE)}")
     build_loss(optim.loss, optim.label_smoothing)
+    check_trackers(run)
     build_schedule(plan.optimizer(model, optim), optim, steps_per_epoch)
 
 
@@ -92,12 +96,13 @@ def set_rng_states(states: dict) -> None:
 
 def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch, config, paths,
                  world: World = World(), stream=None, resume: bool = False, make_monitor: Callable | None = None,
-                 plan: TrainingPlan = TrainingPlan()) -> tuple[list[dict], dict]:
+                 plan: TrainingPlan = TrainingPlan(), train_sample=None) -> tuple[list[dict], dict]:
     """Train ``model`` (already prepared and on its device) on ``task`` as ``config`` says, keeping the best
     weights by ``watch``, writing logs, weights and checkpoints into ``paths`` (a RunPaths); with ``resume``,
     continue from its checkpoint. ``make_monitor(model, optimizer)`` may return a layer monitor
-    (``epoch_figures()``, ``close()``) whose figures join each epoch's. Returns the history of the epochs
-    trained here and the best figure."""
+    (``epoch_figures()``, ``close()``) whose figures join each epoch's; ``train_sample``, batches of a fixed
+    sample of the training split, is measured in eval mode after each epoch (``train_eval_*``, see :func:`fit`).
+    Returns the history of the epochs trained here and the best figure."""
     optim = config.optim
     optimizer = plan.optimizer(model, optim)
     schedule = build_schedule(optimizer, optim, len(train_loader), watch)
@@ -112,9 +117,10 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
         state, best = _restore(load_checkpoint(paths.checkpoint), model, optimizer, schedule, options, early)
         if world.is_main:
             truncate_logs(paths.root, state.epoch - 1, state.step)
+            _log.info(f"note: resuming {paths.root} at step {state.step} (epoch {state.epoch}, batch {state.batch})")
     trained = torch.compile(model) if config.run.compile else model
     trained = wrap_model(trained, world, device)
-    log = RunLog(paths.root, config.run.tensorboard) if world.is_main else None
+    log = RunLog(paths.root, config, model, train_loader, state.step if resume else None) if world.is_main else None
     monitor = make_monitor(model, optimizer) if make_monitor is not None else None
     progress = make_progress(config.run.progress if world.is_main else "off", optim.epochs, len(train_loader), stream)
 
@@ -146,12 +152,14 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
         stop = early.update(value)
         save_state()
         progress.on_epoch(figures)
+        if stop and world.is_main:
+            _log.info(f"note: early stopping after epoch {figures['epoch']}: {early.reason(best['epoch'])}")
         return stop
 
     try:
         history = fit(trained, optimizer, train_loader, val_loader, task, optim.epochs, schedule, on_step=on_step,
                       on_epoch=on_epoch, options=options, state=state,
-                      before_epoch=lambda epoch: plan.before_epoch(model, epoch))
+                      before_epoch=lambda epoch: plan.before_epoch(model, epoch), train_sample=train_sample)
     except TrainingDivergedError as error:
         raise TrainingDivergedError(f"{error}. {last_good(paths)}") from None
     except OSError as error:  # a log line that could not be appended: a full disk, no permission
@@ -161,7 +169,7 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
     finally:
         progress.close()
         if log is not None:
-            log.close()
+            log.close(failed=sys.exc_info()[0] is not None)
         if monitor is not None:
             monitor.close()
     return history, best
@@ -173,7 +181,7 @@ def _record_monitor(monitor, figures: dict, world: World) -> None:
 
     figures.update(monitor.epoch_figures())
     for line in figures.get("monitor_warnings", []) if world.is_main else []:
-        print(f"warning: epoch {figures['epoch']}: {line}", file=sys.stderr)
+        _log.warning(f"epoch {figures['epoch']}: {line}")
 
 
 def _checkpoint(model, optimizer, schedule, options: StepOptions, early, state: LoopState, best: dict) -> dict:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from striate.errors import TrainingDivergedError
+from striate.training.mixing import mixed_loss
 from striate.training.regularize import l1_penalty
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -66,9 +67,9 @@ def train_step(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, op
         images = images.contiguous(memory_format=torch.channels_last)
     with _autocast(images, options):
         outputs = model(images)
-        loss = task.loss(outputs, targets)
+        loss = mixed_loss(task.loss, outputs, targets)  # task.loss(outputs, targets) unless mixup/cutmix mixed them
         aux = auxiliary_logits(model) if options.aux_weight else []
-        aux_loss = sum(task.loss(logits, targets) for logits in aux) if aux else None
+        aux_loss = sum(mixed_loss(task.loss, logits, targets) for logits in aux) if aux else None
     objective = loss.float() if aux_loss is None else loss.float() + options.aux_weight * aux_loss.float()
     if options.loss_weight is not None:
         objective = objective * options.loss_weight(len(targets))
@@ -203,15 +204,24 @@ def _epoch_totals(state: LoopState, meter, options: StepOptions | None) -> dict:
             "seconds": state.seconds, "images_per_second": count / max(state.seconds, 1e-9)}
 
 
+def held_out_figures(prefix: str, result: dict) -> dict:
+    """An evaluation's loss and single-number figures, named ``<prefix>_loss``, ``<prefix>_accuracy``, ..."""
+    return {f"{prefix}_loss": result["loss"], **{f"{prefix}_{name}": value for name, value in task_figures(result).items()}}
+
+
 def fit(model, optimizer, train_loader, val_loader, task, epochs: int = 1, schedule=None,
         on_step: Callable | None = None, on_epoch: Callable | None = None, options: StepOptions | None = None,
-        state: LoopState | None = None, before_epoch: Callable | None = None) -> list[dict]:
+        state: LoopState | None = None, before_epoch: Callable | None = None, train_sample=None) -> list[dict]:
     """Train ``task`` until epoch ``epochs`` (from ``state``, to resume); after each epoch, evaluate on
-    ``val_loader`` and call ``on_epoch(figures)``, which may return True to stop early. ``before_epoch(epoch)``
-    runs before each epoch's first batch (a fine-tune un-freezes its layers there).
+    ``train_sample`` (a fixed sample of the training split, without augmentation) and on ``val_loader``, and
+    call ``on_epoch(figures)``, which may return True to stop early. ``before_epoch(epoch)`` runs before each
+    epoch's first batch (a fine-tune un-freezes its layers there).
 
-    Returns one dict of figures per epoch trained here (train and validation loss and the task's figures,
-    the learning rate of the epoch's first step, time and throughput).
+    Returns one dict of figures per epoch trained here: ``train_loss`` and ``train_<figure>`` (the running
+    figures of the epoch: weights changing under them, dropout and augmentation on), ``train_eval_loss`` and
+    ``train_eval_<figure>`` (the weights at the epoch's end on ``train_sample`` in eval mode, as validation
+    is measured: the training figure to set against validation), ``val_loss`` and ``val_<figure>``, the
+    learning rate of the epoch's first step, time and throughput.
     """
     state = state if state is not None else LoopState()
     options = options or StepOptions()
@@ -226,9 +236,10 @@ def fit(model, optimizer, train_loader, val_loader, task, epochs: int = 1, sched
         figures = {"epoch": state.epoch, "step": state.step, "lr": lr, "train_loss": train["loss"],
                    **{f"train_{name}": value for name, value in train["quality"].items()}, "seconds": train["seconds"],
                    "images_per_second": train["images_per_second"]}
+        if train_sample is not None:
+            figures.update(held_out_figures("train_eval", evaluate(model, train_sample, task, options)))
         if val_loader is not None:
-            val = evaluate(model, val_loader, task, options)
-            figures.update(val_loss=val["loss"], **{f"val_{name}": value for name, value in task_figures(val).items()})
+            figures.update(held_out_figures("val", evaluate(model, val_loader, task, options)))
         history.append(figures)
         state.next_epoch()
         if on_epoch is not None and on_epoch(figures):

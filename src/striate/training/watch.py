@@ -17,6 +17,7 @@ from dataclasses import dataclass
 class Watch:
     name: str  # a key of each epoch's figures, e.g. val_accuracy, val_loss, val_miou, train_loss
     higher_is_better: bool
+    last_because: str = ""  # why the figure cannot choose an epoch (too few validation images): the last is best
 
     @property
     def mode(self) -> str:
@@ -25,8 +26,9 @@ class Watch:
 
     def better(self, value: float | None, best: float | None) -> bool:
         """Whether ``value`` beats ``best``. No figure (None) or NaN: the latest weights count as the best,
-        so a run without a validation figure still keeps its last epoch as best."""
-        if value is None or math.isnan(value) or best is None or math.isnan(best):
+        so a run without a validation figure still keeps its last epoch as best; so does a watch that keeps
+        the last epoch (early stopping never fires then)."""
+        if self.last_because or value is None or math.isnan(value) or best is None or math.isnan(best):
             return True
         return value > best if self.higher_is_better else value < best
 

@@ -16,7 +16,7 @@ from striate.files import atomic_write_bytes
 from striate.session import RunPaths, resolve_device
 from striate.session.prepare import read_data, to_input_size
 from striate.tasks import ClassificationTask
-from striate.training.config import load_recipe, resolve_key
+from striate.training.config import RunConfig, load_recipe, resolve_key
 from striate.transfer.codes import extract_codes
 
 CODES_BATCH = 256
@@ -24,8 +24,10 @@ CODES_BATCH = 256
 
 def target_config(run_dir: str | Path, data: str | None = None, classes: list | None = None):
     """The run's config with the data switched to ``data`` (a folder or file, or a source name such as
-    mnist5k) and, when given, ``data.classes`` set; the split fractions and seed stay the run's."""
+    mnist5k) and, when given, ``data.classes`` set; the split fractions and seed stay the run's. How progress
+    is shown is this command's choice, not the source run's (a run trained by 'striate compare' kept 'off')."""
     config = load_recipe(RunPaths(Path(run_dir)).config)
+    config.run.progress = RunConfig().progress
     if data:
         if data in list_sources() and not Path(data).exists():
             config.data.source, config.data.path = data, None

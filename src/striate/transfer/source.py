@@ -14,23 +14,7 @@ from striate.errors import ConfigError, ModelError, RunError
 from striate.models import create_model
 from striate.models.convert import map_state_dict
 from striate.session import load_run_model
-from striate.training.checkpoint import load_weights
-
-
-def _read_state(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from .safetensors (never executes code) or .pt/.pth (tensors only: weights_only=True)."""
-    if path.suffix == ".safetensors":
-        return load_weights(path)
-    if path.suffix in (".pt", ".pth", ".bin"):
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # pickle errors of every kind: refuse anything but tensors
-            raise RunError(f"{path}: not a plain state dict of tensors ({str(error).splitlines()[0]})") from None
-        state = state.get("state_dict", state.get("model", state)) if isinstance(state, dict) else state
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-            raise RunError(f"{path}: expected a state dict (names -> tensors)")
-        return state
-    raise RunError(f"{path}: unknown weights format; give a .safetensors, .pt or .pth file, or a run directory")
+from striate.training.checkpoint import read_state_file
 
 
 def _classes_in(state: dict[str, torch.Tensor]) -> int:
@@ -49,7 +33,7 @@ def load_weights_file(path: str | Path, model_name: str, model_args: dict | None
     :func:`striate.models.convert.map_state_dict`."""
     if not model_name:
         raise ConfigError("starting from a weights file needs the architecture: give --model NAME (e.g. resnet18)")
-    state = _read_state(Path(path))
+    state = read_state_file(Path(path))
     model = create_model(model_name, **{**(model_args or {}), "num_classes": _classes_in(state)})
     if set(state) == set(model.state_dict()):
         try:
