@@ -71,3 +71,19 @@ def test_unknown_weights_are_one_line(capsys, tmp_path, weights):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "model.weights" in err[0]
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_convnet4_cifar10_classifies_cifar_test_images(shared_data, tmp_path, capsys):
+    """Two classes of CIFAR-10's test folder: the run's classes are matched by name (a subset is fine)."""
+    import tarfile
+
+    with tarfile.open(shared_data / "cifar10-jpeg" / "cifar10-jpeg.tar.gz") as archive:
+        members = [member for member in archive.getmembers()
+                   if member.isfile() and member.name.split("/")[-3:-1] in (["test", "airplane"], ["test", "ship"])]
+        archive.extractall(tmp_path, members=members, filter="data")
+    folder = next(path.parent.parent for path in tmp_path.rglob("*.jpg"))
+    assert main(["evaluate", "convnet4-cifar10", "--data", str(folder), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["count"] > 100 and figures["accuracy"] > 0.6  # 10 classes to choose from: chance is 0.1
