@@ -13,6 +13,7 @@ from striate.session.prepare import busy_machine_note
     ({"threads": 1, "load_at_start": 3.4, "cores": 2}, False),  # one thread: nothing to lower
     ({"threads": 2, "load_at_start": 0.1, "cores": 2}, False),  # an idle machine
     ({"threads": 8, "load_at_start": 1.0, "cores": 16}, False),
+    ({"threads": 2, "load_at_start": 0.7, "cores": 2}, False),  # the tail of a finished process
 ])
 def test_the_hint_comes_only_when_threads_and_load_exceed_the_cores(figures, busy):
     note = busy_machine_note(figures)

@@ -93,7 +93,7 @@ def busy_machine_note(figures: dict) -> str | None:
     """A line when the run's threads and the load it started under asked for more cores than the machine
     has (``figures`` from :func:`use_threads`, kept in summary.json), else None."""
     threads, load, cores = figures.get("threads", 1), figures.get("load_at_start", 0.0), figures.get("cores", 1)
-    if threads <= 1 or load + threads <= 1.25 * cores:
+    if threads <= 1 or load < 1.0 or load + threads <= 1.25 * cores:  # under a core of other work: no matter
         return None
     return (f"the machine was busy (load {load:.1f} on {cores} cores) and this run used {threads} threads: "
             "with --run.threads 1 it may run several times faster")
