@@ -3,6 +3,7 @@
 import shlex
 from pathlib import Path
 
+from striate.cli.common import with_json
 from striate.errors import ConfigError
 
 
@@ -23,7 +24,7 @@ def register(subparsers) -> None:
     parser.add_argument("--out", default=None, help="comparison folder (default: <run.out_dir>/compare-<recipe>)")
     parser.add_argument("--json", action="store_true", help="print comparison.json's content on stdout; progress and "
                                                             "the text table go to stderr")
-    parser.set_defaults(func=run, accepts_overrides=True)
+    parser.set_defaults(func=with_json(_compare), accepts_overrides=True)
 
 
 def parse_target(text: str | None, task: str):
@@ -52,17 +53,6 @@ def _command_line(args, folder: Path) -> str:
     words += ["--target", args.target] if args.target else []
     words += ["--jobs", str(args.jobs)] if args.jobs != 1 else []
     return shlex.join(words)
-
-
-def run(args) -> int:
-    from striate.cli.common import print_json, results_only
-
-    outcome = {}
-    with results_only(args.json):
-        code = _compare(args, outcome)
-    if args.json and outcome:
-        print_json(outcome)
-    return code
 
 
 def _compare(args, outcome: dict) -> int:

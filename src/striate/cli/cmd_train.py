@@ -1,6 +1,6 @@
 """striate train [RECIPE.yaml] [--key value ...] | striate train --resume RUN"""
 
-from striate.cli.common import resolve_config, split_recipe
+from striate.cli.common import resolve_config, split_recipe, with_json
 
 
 def register(subparsers) -> None:
@@ -15,18 +15,7 @@ def register(subparsers) -> None:
                                                                     "flags) with every key and what it means; train nothing")
     parser.add_argument("--json", action="store_true", help="print the summary (summary.json's figures) as JSON on "
                                                             "stdout; progress and the text result go to stderr")
-    parser.set_defaults(func=run, accepts_overrides=True)
-
-
-def run(args) -> int:
-    from striate.cli.common import print_json, results_only
-
-    outcome = {}
-    with results_only(args.json):
-        code = _train(args, outcome)
-    if args.json and outcome:
-        print_json(outcome)
-    return code
+    parser.set_defaults(func=with_json(_train), accepts_overrides=True)
 
 
 def _train(args, outcome: dict) -> int:

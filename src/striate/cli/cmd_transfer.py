@@ -1,6 +1,7 @@
 """striate transfer finetune|linear|compare --from SOURCE --data D [...]"""
 
 from striate.cli.cmd_features import parse_classes
+from striate.cli.common import with_json
 
 
 def register(subparsers) -> None:
@@ -18,7 +19,7 @@ def register(subparsers) -> None:
     finetune.add_argument("--freeze-stages", type=int, default=0, help="freeze the bottom N stages")
     finetune.add_argument("--body-lr-scale", type=float, default=1.0, help="body learning rate = optim.lr x this")
     finetune.add_argument("--unfreeze-at", type=int, default=0, help="from this epoch on, train every layer")
-    finetune.set_defaults(func=_with_json(run_finetune), accepts_overrides=True)
+    finetune.set_defaults(func=with_json(run_finetune), accepts_overrides=True)
     linear = commands.add_parser("linear", help="a LIBLINEAR classifier on a run's CNN codes",
                                  description="Codes of one layer + a linear classifier (C by cross-validation).")
     _common(linear)
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
     linear.add_argument("--C", type=float, help="fix C instead of choosing it by cross-validation")
     linear.add_argument("--out", required=True, help="folder for the classifier (classifier.json + .safetensors)")
     _formulation(linear)
-    linear.set_defaults(func=_with_json(run_linear))
+    linear.set_defaults(func=with_json(run_linear))
     compare = commands.add_parser("compare", help="the transfer strategies side by side on the same splits",
                                   description="Fine-tune all; scratch with the bottom from the source; codes (last "
                                               "hidden and middle layer) + linear SVM; scratch. Recipe keys as flags.")
@@ -35,22 +36,8 @@ def register(subparsers) -> None:
     compare.add_argument("--init-stages", type=int, help="bottom stages copied for strategy (b) (default: half)")
     compare.add_argument("--out", help="folder for compare.json and compare.md (default: runs/transfer-compare-TIME)")
     _formulation(compare)
-    compare.set_defaults(func=_with_json(run_compare), accepts_overrides=True)
+    compare.set_defaults(func=with_json(run_compare), accepts_overrides=True)
 
-
-def _with_json(action):
-    """``action(args, outcome)`` run with ``--json`` honoured: its prints go to stderr and ``outcome`` to stdout."""
-    def run(args) -> int:
-        from striate.cli.common import print_json, results_only
-
-        outcome = {}
-        with results_only(args.json):
-            code = action(args, outcome)
-        if args.json and outcome:
-            print_json(outcome)
-        return code
-
-    return run
 
 
 def _common(parser) -> None:

@@ -83,6 +83,20 @@ def print_json(value) -> None:
     sys.stdout.write("\n")
 
 
+def with_json(action):
+    """A sub-command's ``func`` from ``action(args, outcome)``, which prints its text result and fills
+    ``outcome``: with ``--json`` its prints go to stderr and ``outcome`` is printed on stdout as JSON."""
+    def run(args) -> int:
+        outcome = {}
+        with results_only(args.json):
+            code = action(args, outcome)
+        if args.json and outcome:
+            print_json(outcome)
+        return code
+
+    return run
+
+
 @contextlib.contextmanager
 def results_only(enabled: bool):
     """With ``--json`` (``enabled``), what the work prints meanwhile (progress, notes, the text result) goes to
