@@ -11,9 +11,11 @@ from striate.layers import init_names, init_weights, layer_names, make_activatio
 
 OPTIONS = {"conv": dict(out_channels=4, kernel_size=3, padding=1, dilation=1, groups=2),
            "conv_transpose": dict(out_channels=4, kernel_size=2, stride=2),
+           "locally_connected": dict(out_channels=3, kernel_size=3, stride=2),
            "maxpool": dict(kernel_size=3, stride=2), "avgpool": dict(kernel_size=2), "linear": dict(out_features=5),
            "fc": dict(out_features=5), "maxout": dict(pieces=2), "leaky_relu": dict(negative_slope=0.1)}
-EXPECTED = {"conv": (4, 8, 8), "conv_transpose": (4, 16, 16), "maxpool": (4, 3, 3), "avgpool": (4, 4, 4),
+EXPECTED = {"conv": (4, 8, 8), "conv_transpose": (4, 16, 16), "locally_connected": (3, 3, 3),
+            "maxpool": (4, 3, 3), "avgpool": (4, 4, 4),
             "global_avgpool": (4, 1, 1), "global_maxpool": (4, 1, 1), "flatten": (256,), "maxout": (2, 8, 8)}
 
 

@@ -17,6 +17,7 @@ from torch import nn
 from striate.errors import ModelError, did_you_mean
 from striate.inspect.fields import Field2d
 from striate.inspect.tracer import FieldTracer
+from striate.layers import LocallyConnected2d
 
 
 @dataclass
@@ -67,8 +68,8 @@ class Summary:
 
 
 def count_macs(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
-    """Multiply-accumulates of one image through ``module``; convolutions and fully connected
-    layers only (activations, pooling and normalisation are counted as 0, as is usual)."""
+    """Multiply-accumulates of one image through ``module``; convolutions, locally connected and
+    fully connected layers only (activations, pooling and normalisation are counted as 0, as is usual)."""
     if isinstance(module, nn.Conv2d):
         kernel = module.kernel_size[0] * module.kernel_size[1]
         return output[0].numel() * (module.in_channels // module.groups) * kernel
@@ -77,6 +78,8 @@ def count_macs(module: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
         return inputs[0][0].numel() * (module.out_channels // module.groups) * kernel
     if isinstance(module, nn.Linear):
         return output[0].numel() * module.in_features
+    if isinstance(module, LocallyConnected2d):  # as many as the convolution of the same shape; unshared weights
+        return output[0].numel() * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
     return 0
 
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from striate.inspect.fields import Field, Field2d, union2d
+from striate.layers.local import locally_connected2d
 
 
 def _pair(value) -> tuple:
@@ -69,6 +70,12 @@ def _conv_transposed(field, args, kwargs) -> Field2d:
                    field.width.through_transposed(kernel[1], stride[1], padding[1], dilation[1]))
 
 
+def _locally_connected(field, args, kwargs) -> Field2d:
+    """Unshared weights, same windows: the field of a convolution with the same kernel, stride and padding."""
+    return _window(field, _argument(args, kwargs, 3, "kernel_size", 1), _argument(args, kwargs, 4, "stride", 1),
+                   _argument(args, kwargs, 5, "padding", 0))
+
+
 def _pool(field, args, kwargs, has_dilation: bool) -> Field2d:
     kernel = _argument(args, kwargs, 1, "kernel_size", 1)
     stride = _argument(args, kwargs, 2, "stride", None) or kernel
@@ -99,6 +106,7 @@ def _adaptive(field, source: torch.Tensor, args, kwargs) -> Field2d:
 _WINDOW_RULES = {
     F.conv2d: _conv,
     F.conv_transpose2d: _conv_transposed,
+    locally_connected2d: _locally_connected,
     F.pad: _pad,
 }
 _POOL_RULES = {F.max_pool2d: True, F.avg_pool2d: False}

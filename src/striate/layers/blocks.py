@@ -4,7 +4,10 @@
 ``in_shape`` (C, H, W for images, (F,) once flattened), checking the shapes first so
 that an impossible layer fails with a message that names it:
 
-    conv            out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true
+    conv            out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true,
+                    dropconnect=0 (rate of dropped weights in training, see layers/dropconnect.py)
+    locally_connected  out_channels, kernel_size, stride=1, padding=0, bias=true  (unshared weights,
+                    see layers/local.py; the input size comes from the shape)
     conv_transpose  out_channels, kernel_size, stride=1, padding=0, output_padding=0, dilation=1, groups=1
     maxpool         kernel_size, stride=kernel_size, padding=0, dilation=1, ceil_mode=false
     avgpool         kernel_size, stride=kernel_size, padding=0, ceil_mode=false
@@ -16,7 +19,7 @@ that an impossible layer fails with a message that names it:
     batchnorm       eps, momentum (2d on maps, 1d on vectors)
     dropout         rate
     flatten
-    linear          out_features, bias=true   (also 'fc')
+    linear          out_features, bias=true, dropconnect=0   (also 'fc')
     softmax
 
 >>> make_layer("conv", (3, 32, 32), out_channels=16, kernel_size=3, padding=1)
@@ -27,6 +30,8 @@ from torch import nn
 
 from striate.errors import ModelError, did_you_mean
 from striate.layers.activations import ACTIVATIONS, Maxout, make_activation
+from striate.layers.dropconnect import DropConnectConv2d, DropConnectLinear, check_rate
+from striate.layers.local import LocallyConnected2d
 from striate.layers.lrn import LocalResponseNorm
 
 
@@ -55,13 +60,23 @@ def check_window(name: str, in_shape: tuple, kernel_size, stride, padding, dilat
                              "input (fewer poolings before it)")
 
 
-def _conv(name, in_shape, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
+def _conv(name, in_shape, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+          dropconnect=0):
     _need_map(name, "conv", in_shape)
     if in_shape[0] % groups or out_channels % groups:
         raise ModelError(f"{name}: groups={groups} must divide both the input channels ({in_shape[0]}) "
                          f"and out_channels ({out_channels})")
     check_window(name, in_shape, kernel_size, stride, padding, dilation)
+    if check_rate(dropconnect, f"{name}: dropconnect"):
+        return DropConnectConv2d(in_shape[0], out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                                 rate=dropconnect)
     return nn.Conv2d(in_shape[0], out_channels, kernel_size, stride, padding, dilation, groups, bias)
+
+
+def _locally_connected(name, in_shape, out_channels, kernel_size, stride=1, padding=0, bias=True):
+    _need_map(name, "locally_connected", in_shape)
+    check_window(name, in_shape, kernel_size, stride, padding)
+    return LocallyConnected2d(in_shape[0], out_channels, kernel_size, in_shape[1:], stride, padding, bias)
 
 
 def _conv_transpose(name, in_shape, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
@@ -89,10 +104,12 @@ def _global(cls, kind):
     return build
 
 
-def _linear(name, in_shape, out_features, bias=True):
+def _linear(name, in_shape, out_features, bias=True, dropconnect=0):
     if len(in_shape) != 1:
         raise ModelError(f"{name}: linear needs a flat input, got shape {tuple(in_shape)}; "
                          "put a 'flatten' (or a global pooling and a flatten) before it")
+    if check_rate(dropconnect, f"{name}: dropconnect"):
+        return DropConnectLinear(in_shape[0], out_features, bias, rate=dropconnect)
     return nn.Linear(in_shape[0], out_features, bias)
 
 
@@ -108,6 +125,7 @@ def _simple(factory):
 LAYERS = {
     "conv": _conv,
     "conv_transpose": _conv_transpose,
+    "locally_connected": _locally_connected,
     "maxpool": _pool(nn.MaxPool2d, "maxpool"),
     "avgpool": _pool(nn.AvgPool2d, "avgpool"),
     "global_avgpool": _global(nn.AdaptiveAvgPool2d, "global_avgpool"),

@@ -8,14 +8,18 @@
                                       (activations shrink layer after layer in deep nets)
     default                           PyTorch's own initialisation (left as built)
 
-Biases start at zero; batch-norm scales at one.
+Biases start at zero; batch-norm scales at one. The locally connected layer's kernels (one per
+position) get the fans of a convolution with the same kernel: fan_in = C kh kw, fan_out = O kh kw.
 
 >>> init_weights(model, "he_normal")   # doctest: +SKIP
 """
 
+import math
+
 from torch import nn
 
 from striate.errors import ModelError, did_you_mean
+from striate.layers.local import LocallyConnected2d
 
 
 def _naive(weight):
@@ -34,12 +38,30 @@ SYNONYMS = {"glorot_uniform": "xavier_uniform", "glorot_normal": "xavier_normal"
             "msr_uniform": "he_uniform", "msr_normal": "he_normal"}
 
 
+# the same schemes as a standard deviation from given fans, for weights whose shape nn.init cannot read
+STD_FROM_FANS = {
+    "xavier_uniform": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+    "xavier_normal": lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
+    "he_uniform": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
+    "he_normal": lambda fan_in, fan_out: math.sqrt(2 / fan_in),
+    "naive": lambda fan_in, fan_out: 0.01,
+}
+
+
+def _init_with_fans(weight, name: str, fan_in: int, fan_out: int) -> None:
+    std = STD_FROM_FANS[name](fan_in, fan_out)
+    if name.endswith("uniform"):
+        nn.init.uniform_(weight, -math.sqrt(3) * std, math.sqrt(3) * std)  # U(-a, a) has std a / sqrt(3)
+    else:
+        nn.init.normal_(weight, mean=0.0, std=std)
+
+
 def init_names() -> list[str]:
     return sorted([*SCHEMES, *SYNONYMS, "default"])
 
 
 def init_weights(model: nn.Module, scheme: str) -> nn.Module:
-    """Initialise every convolution and fully connected layer of ``model`` with ``scheme``."""
+    """Initialise every convolution, locally connected and fully connected layer of ``model`` with ``scheme``."""
     name = SYNONYMS.get(scheme, scheme)
     if name == "default":
         return model
@@ -49,6 +71,10 @@ def init_weights(model: nn.Module, scheme: str) -> nn.Module:
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             SCHEMES[name](module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, LocallyConnected2d):
+            _init_with_fans(module.weight, name, *module.fans)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d) and module.affine:

@@ -16,13 +16,15 @@ train faster. Parameter counts are the same either way. ``batch_norm=True`` puts
 normalisation after C1, C3, C5 and F6 (before the activation; 2 x 226 more parameters), the
 modern variant that trains to 99% on MNIST in two epochs; a list of layer names
 (``[conv2, conv3, fc4]``) puts it after those only (recipes/mnist-fast.yaml skips conv1,
-whose six 28x28 maps make batch norm slow in channels_last on a CPU).
+whose six 28x28 maps make batch norm slow in channels_last on a CPU). ``dropconnect=0.5``
+makes F6 a DropConnect layer (Wan et al. 2013, layers/dropconnect.py: half its weights dropped
+in each training forward; the same parameters).
 """
 
 from torch import nn
 
 from striate.errors import ModelError
-from striate.layers import make_activation
+from striate.layers import DropConnectLinear, make_activation
 from striate.models.base import Classifier
 from striate.models.registry import register_model
 
@@ -31,7 +33,7 @@ POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 class LeNet5(Classifier):
     def __init__(self, num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max",
-                 batch_norm=False):
+                 batch_norm=False, dropconnect=0.0):
         super().__init__()
         if input_size < 32:
             raise ModelError(
@@ -62,7 +64,9 @@ class LeNet5(Classifier):
         self.features.add_module("pool2", pool(kernel_size=2, stride=2))
         block(3, nn.Conv2d(16, 120, kernel_size=5), 120, nn.BatchNorm2d)
         self.features.add_module("flatten", nn.Flatten())  # 120 x side x side -> 120*side*side
-        block(4, nn.Linear(120 * side * side, 84), 84, nn.BatchNorm1d)
+        width = 120 * side * side
+        fc4 = DropConnectLinear(width, 84, rate=dropconnect) if dropconnect else nn.Linear(width, 84)
+        block(4, fc4, 84, nn.BatchNorm1d)
         self.num_features = 84
         self.num_classes = num_classes
         self.head = self.make_head(num_classes)
@@ -72,6 +76,7 @@ class LeNet5(Classifier):
 
 
 @register_model()
-def lenet5(num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max", batch_norm=False):
+def lenet5(num_classes=10, in_channels=1, input_size=32, activation="relu", pooling="max", batch_norm=False,
+           dropconnect=0.0):
     """LeNet-5: conv5-6, pool, conv5-16, pool, conv5-120, fc 84, fc 10 (61,706 parameters; batch_norm adds 452)."""
-    return LeNet5(num_classes, in_channels, input_size, activation, pooling, batch_norm)
+    return LeNet5(num_classes, in_channels, input_size, activation, pooling, batch_norm, dropconnect)

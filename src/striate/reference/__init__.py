@@ -18,6 +18,7 @@ from striate.reference.linear import (
     softmax_logloss_backward,
     softmax_logloss_forward,
 )
+from striate.reference.local import locally_connected2d_backward, locally_connected2d_forward
 from striate.reference.pooling import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "conv2d_forward",
     "linear_backward",
     "linear_forward",
+    "locally_connected2d_backward",
+    "locally_connected2d_forward",
     "lrn_backward",
     "lrn_forward",
     "maxpool2d_backward",
