@@ -112,6 +112,18 @@ class Run(SessionRun):
         """Gradient saliency and Grad-CAM for test image ``image``."""
         return pictures.saliency(self, image, layer)
 
+    def deconvnet(self, layer: str | None = None, channels: list[int] | None = None):
+        """The 9 strongest activations of each chosen channel with their deconvnet projections to the pixels."""
+        return pictures.deconvnet(self, layer, channels)
+
+    def guided_backprop(self, image: int = 0, layer: str | None = None, channels: list[int] | None = None):
+        """Guided backpropagation for test image ``image``: the predicted class, or units of ``layer``."""
+        return pictures.guided_backprop(self, image, layer, channels)
+
+    def occlusion(self, image: int = 0, size: int | None = None, stride: int | None = None):
+        """The true class's probability as a grey square hides each part of test image ``image``."""
+        return pictures.occlusion(self, image, size, stride)
+
     def confusion(self):
         """The confusion matrix of the test split, counts and row-normalised."""
         return pictures.confusion(self)

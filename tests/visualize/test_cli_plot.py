@@ -13,6 +13,9 @@ PICTURE_ARGS = {
     "feature-maps": ["--layers", "features.conv1,features.conv2", "--image", "3"],
     "top-patches": ["--layer", "features.conv1", "--channels", "0,2"],
     "saliency": ["--image", "1"],
+    "deconvnet": ["--layer", "features.conv1", "--channels", "1,3"],
+    "guided-backprop": ["--image", "2"],
+    "occlusion": ["--image", "4", "--size", "3", "--stride", "2"],
     "confusion": ["--count", "3"],
     "top-losses": ["--count", "6"],
 }
@@ -47,6 +50,14 @@ def test_monitors_picture_from_recorded_monitors(tiny_cnn_run, tmp_path):
     (["top-patches", "--channels", "a,b"], "comma-separated integers"),
     (["saliency", "--image", "100000"], "out of range"),
     (["filters", "--layer", "features.conv3"], "did you mean"),
+    (["deconvnet", "--layer", "head"], "not channel maps"),
+    (["deconvnet", "--layer", "features.conv1", "--channels", "7"], "channels 0..3"),
+    (["guided-backprop", "--layer", "features.flatten", "--channels", "0"], "not channel maps"),
+    (["guided-backprop", "--channels", "0"], "needs the layer"),
+    (["guided-backprop", "--image", "-1"], "out of range"),
+    (["occlusion", "--image", "100000"], "out of range"),
+    (["occlusion", "--size", "9"], "1..8 pixels"),
+    (["occlusion", "--stride", "0"], "at least 1"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_file(tiny_cnn_run, tmp_path, capsys, arguments, message):
     out = tmp_path / "picture.png"
@@ -59,3 +70,11 @@ def test_bad_input_is_one_line_exit_2_and_no_file(tiny_cnn_run, tmp_path, capsys
 def test_missing_run_is_one_line(tmp_path, capsys):
     assert main(["plot", "curves", str(tmp_path / "absent")]) == 2
     assert "run directory not found" in capsys.readouterr().err
+
+
+def test_the_pixel_pictures_are_listed_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    text = capsys.readouterr().out
+    for picture in ("deconvnet", "guided-backprop", "occlusion", "--size", "--stride"):
+        assert picture in text

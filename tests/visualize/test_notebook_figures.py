@@ -20,6 +20,8 @@ from striate.visualize.feature_maps import plot_feature_maps
 from striate.visualize.filters import plot_filters
 from striate.visualize.image_filters import plot_image_filters
 from striate.visualize.monitors import plot_monitors
+from striate.visualize.occlusion import occlusion_map, plot_occlusion
+from striate.visualize.projections import plot_deconvnet, plot_guided_backprop, top_projections
 from striate.visualize.saliency import plot_saliency
 from striate.visualize.top_patches import plot_top_patches, top_activating_patches
 
@@ -42,6 +44,10 @@ PICTURES = {
         top_activating_patches(run.model, run.loader(), "features.conv2", [0, 1], k=4), path,
         mean=run.mean, std=run.std, class_names=run.class_names),
     "saliency": lambda run, path: plot_saliency(run.model, _image(run), None, path, mean=run.mean, std=run.std),
+    "deconvnet": lambda run, path: plot_deconvnet(
+        top_projections(run.model, run.loader, "features.conv1", [0, 1], k=3), path, mean=run.mean, std=run.std),
+    "guided_backprop": lambda run, path: plot_guided_backprop(run.model, _image(run), path, mean=run.mean, std=run.std),
+    "occlusion": lambda run, path: plot_occlusion(occlusion_map(run.model, _image(run)), _image(run), path),
     "confusion": lambda run, path: plot_confusion(run.evaluate()["confusion"], run.class_names, path),
     "top_losses": lambda run, path: plot_top_losses(top_losses(run.model, run.loader(), k=4), path, run.mean,
                                                     run.std, run.class_names),

@@ -12,7 +12,7 @@ from striate.cli.main import main
 from striate.visualize.report import write_report
 
 SECTION_IDS = ["overview", "config", "summary", "curves", "final", "confusion", "top-losses", "filters",
-               "one-image", "top-patches", "monitors", "advice"]
+               "one-image", "top-patches", "pixels", "monitors", "advice"]
 
 
 class PageParser(HTMLParser):
@@ -58,7 +58,8 @@ def test_the_page_is_self_contained_and_every_picture_decodes(report):
     assert page.external == []
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:|//)", text)
     assert "url(" not in text and "@import" not in text
-    assert len(page.images) == 8  # curves, confusion, top losses, 2 filters, feature maps, saliency, top patches
+    assert len(page.images) == 11  # curves, confusion, top losses, 2 filters, feature maps, saliency, top patches,
+    # deconvnet, guided backprop, occlusion
     for source in page.images:
         assert source.startswith("data:image/png;base64,")
         width, height = decode_png(base64.b64decode(source.split(",", 1)[1]))
@@ -75,6 +76,8 @@ def test_the_report_holds_the_run_figures_and_receptive_fields(report):
     assert cells[0] == "Conv2d" and cells[1] == "8x4x4" and cells[-3:] == ["8", "2", "0.5"]  # size, jump, start
     assert "cropped to its 3x3 receptive field" in text  # top patches of conv1 (conv2's field is the whole image)
     assert "Layer monitors not recorded" in text  # this run had no monitors: a note, not a crash
+    assert "channels of features.conv1, the 9 strongest activations" in text  # deconvnet on the top patches' layer
+    assert "Guided backpropagation (Springenberg" in text and "Occlusion: the probability of the true class" in text
 
 
 def test_cli_report_missing_run_is_one_line_and_exit_2(tmp_path, capsys):
@@ -118,4 +121,4 @@ def test_report_of_a_monitored_run_draws_monitors_and_gives_a_verdict(tmp_path, 
     assert parser.sections == SECTION_IDS
     assert "Layer monitors not recorded" not in text and 'alt="layer monitors"' in text
     assert '<p class="verdict">Verdict: ' in text and "figure behind the verdict" in text
-    assert len(parser.images) == 9
+    assert len(parser.images) == 12  # the 11 of an unmonitored run and the monitors

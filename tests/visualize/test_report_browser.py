@@ -21,7 +21,8 @@ SECTION_TITLES = {"overview": "Overview", "config": "Configuration", "summary": 
                   "curves": "Training curves", "final": "Final figures",
                   "confusion": "Confusion matrix and most confused pairs", "top-losses": "Top losses",
                   "filters": "Learned filters", "one-image": "One test image through the network",
-                  "top-patches": "Top activating patches", "monitors": "Layer monitors", "advice": "Bias and variance"}
+                  "top-patches": "Top activating patches",
+                  "pixels": "What units and classes respond to, in pixels", "monitors": "Layer monitors", "advice": "Bias and variance"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def opened(tiny_cnn_run, tmp_path_factory):
 def test_every_image_decoded_in_the_browser(opened):
     browser, _ = opened
     images = browser.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
-    assert len(images) == 8
+    assert len(images) == 11
     assert all(complete and width > 0 and height > 0 for complete, width, height in images)
 
 

@@ -1,7 +1,8 @@
 """striate plot PICTURE RUN [--out FILE.png] [options]
 
 One PNG picture of a trained run: curves, filters, feature-maps, top-patches, saliency,
-confusion, top-losses or monitors. Pictures of data use the run's own test split.
+deconvnet, guided-backprop, occlusion, confusion, top-losses or monitors. Pictures of data
+use the run's own test split.
 """
 
 PICTURES = {
@@ -10,6 +11,12 @@ PICTURES = {
     "feature-maps": "every channel of chosen layers (--layers) for one test image (--image)",
     "top-patches": "the 9 test patches that activate each chosen channel most, cropped to its receptive field",
     "saliency": "gradient saliency and Grad-CAM (--layer) for one test image (--image)",
+    "deconvnet": "the 9 strongest activations of chosen channels (--layer, --channels) with their deconvnet "
+                 "projections to the pixels",
+    "guided-backprop": "guided backpropagation of the predicted class, or of units (--layer, --channels), for one "
+                       "test image (--image)",
+    "occlusion": "the true class's probability as a grey square (--size, --stride) hides each part of one test "
+                 "image (--image)",
     "confusion": "the confusion matrix, counts and row-normalised; the most confused pairs are printed",
     "top-losses": "the test images with the highest loss, with true and predicted class",
     "monitors": "per-layer monitor statistics over epochs (when the run recorded them)",
@@ -23,10 +30,17 @@ def register(subparsers) -> None:
     parser.add_argument("picture", choices=list(PICTURES), metavar="PICTURE", help=" | ".join(PICTURES))
     parser.add_argument("run_dir", metavar="RUN", help="a run directory made by 'striate train'")
     parser.add_argument("--out", help="the PNG file to write (default: RUN/PICTURE.png)")
-    parser.add_argument("--layer", help="layer name (filters, top-patches, saliency); see 'striate summary' or model.named_modules()")
+    parser.add_argument("--layer", help="layer name (filters, top-patches, saliency, deconvnet, guided-backprop); "
+                                        "see 'striate summary' or model.named_modules()")
     parser.add_argument("--layers", help="comma-separated layer names (feature-maps; default: the model's feature taps)")
-    parser.add_argument("--channels", help="comma-separated channel numbers (top-patches; default: the first 16)")
-    parser.add_argument("--image", type=int, default=0, help="index of the test image (feature-maps, saliency; default 0)")
+    parser.add_argument("--channels", help="comma-separated channel numbers (top-patches: default the first 16; "
+                                           "deconvnet: the first 4; guided-backprop: the 4 most active)")
+    parser.add_argument("--image", type=int, default=0, help="index of the test image (feature-maps, saliency, "
+                                                             "guided-backprop, occlusion; default 0)")
+    parser.add_argument("--size", type=int, help="occlusion: side of the occluding square in pixels (default: a quarter "
+                                                 "of the image)")
+    parser.add_argument("--stride", type=int, help="occlusion: pixels between square positions (default: a quarter of "
+                                                   "the size)")
     parser.add_argument("--count", type=int, default=16, help="how many images (top-losses) or pairs (confusion); default 16")
     parser.add_argument("--weights", default="best", choices=["best", "last"])
     parser.add_argument("--data", help="use this data's test split instead of the run's own")
@@ -69,6 +83,10 @@ def _draw(args, out):
             "feature-maps": lambda: pictures.feature_maps(run, args.image, layers, out),
             "top-patches": lambda: pictures.top_patches(run, args.layer, _numbers(args.channels), out),
             "saliency": lambda: pictures.saliency(run, args.image, args.layer, out),
+            "deconvnet": lambda: pictures.deconvnet(run, args.layer, _numbers(args.channels), out),
+            "guided-backprop": lambda: pictures.guided_backprop(run, args.image, args.layer, _numbers(args.channels),
+                                                                out),
+            "occlusion": lambda: pictures.occlusion(run, args.image, args.size, args.stride, out),
             "top-losses": lambda: pictures.top_losses(run, args.count, out)}
     return draw[args.picture]()
 

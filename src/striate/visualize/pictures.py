@@ -15,6 +15,8 @@ from striate.visualize.curves import plot_training_curves, read_step_records
 from striate.visualize.feature_maps import plot_feature_maps
 from striate.visualize.filters import conv_layers, plot_filters
 from striate.visualize.monitors import monitor_series, plot_monitors
+from striate.visualize.occlusion import occlusion_map, plot_occlusion
+from striate.visualize.projections import plot_deconvnet, plot_guided_backprop, top_projections
 from striate.visualize.saliency import plot_saliency
 from striate.visualize.top_patches import plot_top_patches, top_activating_patches
 
@@ -70,6 +72,41 @@ def top_patches(run, layer: str | None = None, channels: list[int] | None = None
         raise ConfigError("this model has no convolution layer; give --layer with a layer that has channel maps")
     found = top_activating_patches(run.model, run.loader(), layer, channels, k=9, input_shape=run.input_shape)
     return plot_top_patches(found, path, mean=run.mean, std=run.std, class_names=run.class_names)
+
+
+def _last_conv(run) -> str:
+    layers = conv_layers(run.model)
+    if not layers:
+        raise ConfigError("this model has no convolution layer; give --layer with a layer that has channel maps")
+    return layers[-1][0]
+
+
+def deconvnet(run, layer: str | None = None, channels: list[int] | None = None, path=None):
+    """The 9 strongest activations of each chosen channel (default: the first 4) of ``layer`` (default:
+    the last convolution) in the test split: the image patches and their deconvnet projections."""
+    _classifier_only(run, "deconvnet")
+    found = top_projections(run.model, run.loader, layer or _last_conv(run), channels, k=9, input_shape=run.input_shape)
+    return plot_deconvnet(found, path, mean=run.mean, std=run.std, class_names=run.class_names)
+
+
+def guided_backprop(run, image: int = 0, layer: str | None = None, channels: list[int] | None = None, path=None):
+    """Guided backpropagation for test image ``image``: of the predicted class's score, or with ``layer``
+    of each of ``channels`` (default: the 4 most active on the image) at its maximal activation."""
+    _classifier_only(run, "guided-backprop")
+    if channels is not None and layer is None:
+        raise ConfigError("guided backpropagation of channels needs the layer they belong to (--layer)")
+    tensor, _ = run.image(image)
+    return plot_guided_backprop(run.model, tensor, path, mean=run.mean, std=run.std, class_names=run.class_names,
+                                layer=layer, channels=channels)
+
+
+def occlusion(run, image: int = 0, size: int | None = None, stride: int | None = None, path=None):
+    """Occlusion sensitivity of test image ``image`` for its true class: a square of the normalised mean
+    (``size`` pixels, default a quarter of the side) slid with ``stride`` (default a quarter of the size)."""
+    _classifier_only(run, "occlusion")
+    tensor, label = run.image(image)
+    found = occlusion_map(run.model, tensor, label, size, stride)
+    return plot_occlusion(found, tensor, path, mean=run.mean, std=run.std, class_names=run.class_names)
 
 
 def saliency(run, image: int = 0, layer: str | None = None, path=None):

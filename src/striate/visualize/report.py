@@ -1,6 +1,7 @@
 """The run report: one self-contained HTML file (images embedded as data URIs, no network access,
 opens from disk) with the configuration, model summary, curves, final figures, confusion matrix,
-top losses, filters, feature maps, top patches, layer monitors and the bias/variance verdict.
+top losses, filters, feature maps, top patches, deconvnet projections, guided backpropagation,
+occlusion, layer monitors and the bias/variance verdict.
 
 >>> write_report("runs/lenet5-mnist")            # doctest: +SKIP
 PosixPath('runs/lenet5-mnist/report.html')

@@ -17,6 +17,8 @@ from striate.visualize.curves import plot_training_curves
 from striate.visualize.feature_maps import plot_feature_maps
 from striate.visualize.filters import conv_layers, plot_filters
 from striate.visualize.monitors import monitor_series, plot_monitors
+from striate.visualize.occlusion import occlusion_map, plot_occlusion
+from striate.visualize.projections import plot_deconvnet, plot_guided_backprop, top_projections
 from striate.visualize.saliency import plot_saliency
 from striate.visualize.top_patches import plot_top_patches, top_activating_patches
 
@@ -157,6 +159,35 @@ def top_patches(context: ReportContext) -> h.Section:
     return section
 
 
+def pixels(context: ReportContext) -> h.Section:
+    """Deconvnet projections of top activations, guided backpropagation and occlusion of the first test image."""
+    run = context.run
+    section = h.Section("pixels", "What units and classes respond to, in pixels")
+    layer = _patch_layer(run)
+    if layer is None:
+        section.parts.append(h.note("No convolution layer whose receptive field is smaller than the image: "
+                                    "no deconvnet projections to show."))
+    else:
+        found = top_projections(run.model, run.loader, layer, None, k=9, input_shape=run.input_shape)  # 4 channels
+        png = context.picture("deconvnet", plot_deconvnet, found, mean=run.mean, std=run.std,
+                              class_names=run.class_names)
+        section.parts.append(h.image_tag(png, "deconvnet projections", f"Deconvnet (Zeiler and Fergus 2014): for "
+                                         f"channels of {layer}, the 9 strongest activations in the test split, each "
+                                         "patch above the projection of that one activation back to the pixels.", 1000))
+    image, label = run.image(0)
+    png = context.picture("guided_backprop", plot_guided_backprop, run.model, image, mean=run.mean, std=run.std,
+                          class_names=run.class_names)
+    section.parts.append(h.image_tag(png, "guided backpropagation", "Guided backpropagation (Springenberg et al. "
+                                     "2015) of the predicted class for the first test image.", 600))
+    found = occlusion_map(run.model, image, label)
+    png = context.picture("occlusion", plot_occlusion, found, image, mean=run.mean, std=run.std,
+                          class_names=run.class_names)
+    section.parts.append(h.image_tag(png, "occlusion sensitivity", f"Occlusion: the probability of the true class "
+                                     f"'{run.class_names[label]}' as a {found.size}x{found.size} grey square hides each "
+                                     "part of the first test image.", 900))
+    return section
+
+
 def _patch_layer(run: Run) -> str | None:
     """The deepest convolution whose receptive field is smaller than the input (one inspector pass)."""
     table = inspect_summary(run.model, run.input_shape)
@@ -192,4 +223,4 @@ def bias_variance(context: ReportContext) -> h.Section:
 
 
 SECTIONS = [overview, configuration, model_summary, curves, final_figures, confusion, losses, filters, one_image,
-            top_patches, monitors, bias_variance]
+            top_patches, pixels, monitors, bias_variance]
