@@ -67,3 +67,9 @@ def tmp_cfg_factory(tmp_path):
         return config
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own striate cache folder (the decoded image-folder cache), never the user's."""
+    monkeypatch.setenv("STRIATE_CACHE", str(tmp_path_factory.mktemp("striate-cache")))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from striate.data import folder as folders
+from striate.data import folder_cache
 from striate.data.arrays import MAX_CLASSES, check_labels, read_arrays, read_label_csv, to_nchw
 from striate.data.cifar import read_cifar
 from striate.data.dataset import ImageSet
@@ -134,23 +135,49 @@ def idx_folder(path=None) -> Splits:
 
 
 @register_source("folder")
-def image_folder(path=None, input_size: int = 32, skip_bad: bool = False, max_per_class: int = 0):
+def image_folder(path=None, input_size: int = 32, skip_bad: bool = False, max_per_class: int = 0, workers: int = 2,
+                 cache: bool = True):
     """A folder with one sub-folder per class (or train/ and test/ each with them); every image is
-    decoded now, brought to input_size x input_size (shorter side scaled, centre cropped)."""
+    decoded now (in ``workers`` processes), brought to input_size x input_size (shorter side scaled, centre
+    cropped), and kept in the decoded cache (``cache``) that the next load of the unchanged folder reads."""
     root = _require(path, "folder", "DIR (DIR/<class>/*.jpg)")
-    splits, class_names_found, channels = Splits(), None, None
+    listing, names = {}, None
     for split, split_folder in folders.split_folders(root).items():
-        files = folders.list_files(split_folder, class_names_found, max_per_class)
-        class_names_found = class_names_found or files.class_names
-        channels = channels or folders.detect_channels(files.paths)
-        images, labels, decoded = folders.decode_files(files, channels, input_size)
-        folders.report_bad(decoded.bad, skip_bad)
-        if not len(images):
-            raise DataError(f"{split_folder}: no readable images left after skipping {len(decoded.bad)} bad files")
-        splits[split] = ImageSet(images, labels, list(class_names_found), [path for path, _ in decoded.bad])
-        splits.notes.append(f"{split}: {split_folder.name}/ ({len(images)} images in {len(class_names_found)} "
+        names = folders.check_class_names(split_folder, names)
+        listing[split] = (split_folder, folders.scan_classes(split_folder, names, stats=cache))
+    where = folder_cache.cache_file(root, input_size, max_per_class) if cache else None
+    state = folder_cache.fingerprint({split: entries for split, (_, entries) in listing.items()}) if cache else ""
+    cached = folder_cache.read_cache(where, state) if cache else None
+    if cached is None:
+        decoded = _decode_folder(listing, names, input_size, max_per_class, workers)
+    else:
+        names, decoded = cached
+    splits = Splits()
+    for split, part in decoded.items():
+        split_folder = listing[split][0]
+        folders.report_bad(part.bad, skip_bad)
+        if not len(part.images):
+            raise DataError(f"{split_folder}: no readable images left after skipping {len(part.bad)} bad files")
+        splits[split] = ImageSet(torch.from_numpy(part.images), torch.from_numpy(part.labels), list(names),
+                                 [path for path, _ in part.bad])
+        splits.notes.append(f"{split}: {split_folder.name}/ ({len(part.images)} images in {len(names)} "
                             f"class folders{f', at most {max_per_class} a class' if max_per_class else ''})")
+    if cached is not None:
+        splits.notes.append(f"decoded images read from the cache {where}")
+    elif cache and folder_cache.write_cache(where, state, list(names), decoded):
+        splits.notes.append(f"decoded images cached in {where}")
     return splits
+
+
+def _decode_folder(listing: dict, names: list[str], input_size: int, max_per_class: int,
+                   workers: int) -> dict[str, folder_cache.DecodedSplit]:
+    decoded, channels = {}, None
+    for split, (split_folder, entries) in listing.items():
+        files = folders.select_files(split_folder, names, entries, max_per_class)
+        channels = channels or folders.detect_channels(files.paths)
+        images, labels, kept = folders.decode_files(files, channels, input_size, workers)
+        decoded[split] = folder_cache.DecodedSplit(images.numpy(), labels.numpy(), kept.bad)
+    return decoded
 
 
 @register_source("cifar")

@@ -8,10 +8,15 @@ paths, and stop the load unless ``skip_bad`` is set (then they are skipped and c
 Images are brought to ``size x size`` by scaling the shorter side and cropping the centre.
 """
 
+import heapq
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from striate.data.geometry import fit_image
@@ -52,9 +57,26 @@ def is_image_folder(folder: Path) -> bool:
     return False
 
 
-def list_files(folder: Path, class_names: list[str] | None = None, max_per_class: int = 0) -> FileList:
-    """The image files under ``folder``'s class sub-folders (sorted; at most ``max_per_class`` each when > 0).
-    With ``class_names`` (from the training split), a class folder not in it is an error."""
+def image_entries(class_folder: Path, stats: bool = False) -> list[tuple[tuple[str, ...], int, int]]:
+    """The image files under ``class_folder`` (sub-folders included; hidden files left out) as
+    ``(relative parts, size, mtime_ns)``, unsorted; size and mtime_ns are 0 unless ``stats``.
+    ``os.scandir`` reads the file types with the names, so only ``stats`` costs a system call a file."""
+    found, pending = [], [((), str(class_folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir() and not entry.is_symlink():  # as Path.rglob: no walk into linked folders
+                    pending.append(((*prefix, entry.name), entry.path))
+                elif entry.name.lower().endswith(IMAGE_SUFFIXES) and not entry.name.startswith(".") \
+                        and not entry.is_dir() and entry.is_file():  # the suffix test first: it is the cheapest
+                    info = entry.stat() if stats else None
+                    found.append(((*prefix, entry.name), info.st_size if info else 0, info.st_mtime_ns if info else 0))
+    return found
+
+
+def check_class_names(folder: Path, class_names: list[str] | None = None) -> list[str]:
+    """The class sub-folders' names (``class_names`` when given: a class folder not in it is an error)."""
     if not folder.is_dir():
         raise DataError(f"image folder not found: {folder}; expected a folder with one sub-folder per class")
     found = [child.name for child in _class_folders(folder)]
@@ -65,16 +87,40 @@ def list_files(folder: Path, class_names: list[str] | None = None, max_per_class
     if unknown:
         raise DataError(f"{folder}: class folders {unknown} do not appear in the training split {names}; "
                         "every split needs the same class sub-folders")
+    return list(names)
+
+
+def first_in_path_order(entries: list, max_per_class: int = 0) -> list:
+    """``entries`` (from :func:`image_entries`) sorted in path order, only the first ``max_per_class`` when > 0:
+    the same files as sorting all and cutting, without sorting the ones that are dropped (issue 21)."""
+    if 0 < max_per_class < len(entries):
+        return heapq.nsmallest(max_per_class, entries, key=lambda entry: entry[0])
+    return sorted(entries, key=lambda entry: entry[0])
+
+
+def list_files(folder: Path, class_names: list[str] | None = None, max_per_class: int = 0) -> FileList:
+    """The image files under ``folder``'s class sub-folders (sorted; at most ``max_per_class`` each when > 0).
+    With ``class_names`` (from the training split), a class folder not in it is an error."""
+    names = check_class_names(folder, class_names)
+    return select_files(folder, names, scan_classes(folder, names), max_per_class)
+
+
+def scan_classes(folder: Path, names: list[str], stats: bool = False) -> dict[str, list]:
+    """:func:`image_entries` of each class folder (an absent one has none)."""
+    return {name: image_entries(folder / name, stats) if (folder / name).is_dir() else [] for name in names}
+
+
+def select_files(folder: Path, names: list[str], entries: dict[str, list], max_per_class: int = 0) -> FileList:
+    """The files of :func:`scan_classes`' ``entries`` in path order, at most ``max_per_class`` a class when > 0."""
     paths, labels = [], []
     for label, name in enumerate(names):
-        files = sorted(p for p in (folder / name).rglob("*")
-                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-        files = files[:max_per_class] if max_per_class > 0 else files
-        paths += files
-        labels += [label] * len(files)
+        class_folder = folder / name
+        kept = first_in_path_order(entries[name], max_per_class)
+        paths += [class_folder.joinpath(*parts) for parts, _, _ in kept]
+        labels += [label] * len(kept)
     if not paths:
         raise DataError(f"{folder}: the class sub-folders hold no image files ({', '.join(IMAGE_SUFFIXES)})")
-    return FileList(paths, labels, list(names))
+    return FileList(paths, labels, names)
 
 
 def detect_channels(paths: list[Path]) -> int:
@@ -96,18 +142,50 @@ def decode_file(path: Path, channels: int, size: int) -> torch.Tensor:
     return fit_image(load_image(path, channels), size)
 
 
-def decode_files(files: FileList, channels: int, size: int) -> tuple[torch.Tensor, torch.Tensor, FileList]:
-    """Decode every file; returns images, labels and the list with unreadable files moved to ``bad``."""
-    images, labels, kept, bad = [], [], [], []
-    for path, label in zip(files.paths, files.labels):
+DECODE_CHUNK = 256  # files a worker decodes per task: large enough that sending arrays back costs little
+
+
+def _decode_chunk(paths: list[Path], channels: int, size: int) -> tuple[np.ndarray, list[int], list[tuple[str, str]]]:
+    """Decode ``paths``: the stacked images, the indices of the decoded files and the (path, reason) of the others."""
+    images, kept, bad = [], [], []
+    for index, path in enumerate(paths):
         try:
-            images.append(decode_file(path, channels, size))
+            images.append(decode_file(path, channels, size).numpy())
         except DataError as error:
             bad.append((str(path), str(error).split(": ", 1)[-1]))
             continue
-        labels.append(label)
-        kept.append(path)
-    stacked = torch.stack(images) if images else torch.zeros(0, channels, size, size, dtype=torch.uint8)
+        kept.append(index)
+    stacked = np.stack(images) if images else np.zeros((0, channels, size, size), dtype=np.uint8)
+    return stacked, kept, bad
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)  # each decoding process uses one core; the pool spreads the files across them
+
+
+def _decoded_chunks(paths: list[Path], channels: int, size: int, workers: int):
+    chunks = [paths[start : start + DECODE_CHUNK] for start in range(0, len(paths), DECODE_CHUNK)]
+    if workers <= 1 or len(chunks) <= 1:
+        return [_decode_chunk(chunk, channels, size) for chunk in chunks]
+    # fork where there is one: the workers start in milliseconds instead of importing torch again
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(min(workers, len(chunks)), multiprocessing.get_context(method), _one_thread) as pool:
+        return list(pool.map(_decode_chunk, chunks, [channels] * len(chunks), [size] * len(chunks)))
+
+
+def decode_files(files: FileList, channels: int, size: int,
+                 workers: int = 1) -> tuple[torch.Tensor, torch.Tensor, FileList]:
+    """Decode every file, in ``workers`` processes when > 1 (the same images, in the same order, as one
+    process); returns images, labels and the list with unreadable files moved to ``bad``."""
+    arrays, labels, kept, bad = [], [], [], []
+    for (images, indices, chunk_bad), start in zip(_decoded_chunks(files.paths, channels, size, workers),
+                                                   range(0, len(files.paths), DECODE_CHUNK)):
+        arrays.append(images)
+        kept += [files.paths[start + index] for index in indices]
+        labels += [files.labels[start + index] for index in indices]
+        bad += chunk_bad
+    stacked = torch.from_numpy(np.concatenate(arrays)) if arrays else torch.zeros(0, channels, size, size,
+                                                                                  dtype=torch.uint8)
     return stacked, torch.tensor(labels, dtype=torch.long), FileList(kept, labels, files.class_names, bad)
 
 

@@ -22,8 +22,10 @@ from striate.training.metrics import AccuracyMeter, ClassificationMeter
 
 
 def source_options(data) -> dict:
-    """What file-based sources need to know: the input size (image folders), skip_bad, max_per_class."""
-    return {"input_size": data.input_size, "skip_bad": data.skip_bad, "max_per_class": data.max_per_class}
+    """What file-based sources need to know: the input size (image folders), skip_bad, max_per_class, and
+    for image folders the decoding processes and whether the decoded cache is used."""
+    return {"input_size": data.input_size, "skip_bad": data.skip_bad, "max_per_class": data.max_per_class,
+            "workers": data.workers, "cache": data.cache}
 
 
 def check_classes(data, splits: dict, names: list[str]) -> None:

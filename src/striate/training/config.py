@@ -43,7 +43,8 @@ class DataConfig:
     folds: int = 0  # k-fold cross-validation with this many folds (0: off); 'striate train --folds 5'
     fold: int = 0  # which fold is the validation split (set by the cross-validation driver)
     loader: str = "device"  # device (all images in memory on the device) | streaming (image folders, decoded by workers)
-    workers: int = 2  # decoding processes of the streaming loader
+    workers: int = 2  # decoding processes: the streaming loader's, and an image folder's first (uncached) read
+    cache: bool = True  # keep an image folder's decoded images in ~/.cache/striate/folders ($STRIATE_CACHE) for the next run
     sampler: str = "shuffle"  # training batches: shuffle (each image once an epoch) | balanced (classification: classes drawn equally often, as many draws)
     classes: list = field(default_factory=list)  # keep only these classes (names or indices), relabelled 0..k-1 in order; [] keeps all
     task: str = "classification"  # classification | keypoints | segmentation | autoencoder (docs/beyond-classification.md)
