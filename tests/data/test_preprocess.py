@@ -108,3 +108,18 @@ def test_a_whitened_run_predicts_with_the_same_preprocessing(tiny_cfg):
     assert torch.allclose(to_network_input(list(images), loaded["preprocess"]),
                           make_normalizer(prepared.preprocess)(images.float().div(255)), atol=1e-5)
     assert next(iter(direct))[0].shape == (4, 1, 8, 8)
+
+
+def test_rgb_eigen_is_the_pixel_colour_covariance():
+    """The chunked 3x3 covariance equals NumPy's covariance of every pixel's colour (population form)."""
+    import numpy as np
+
+    from striate.data.preprocess import rgb_eigen
+
+    images = torch.randint(0, 256, (9000, 3, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    images[:, 1] = images[:, 0] // 2  # correlated channels: an eigenvalue far from the others
+    pixels = images.permute(0, 2, 3, 1).reshape(-1, 3).double().numpy() / 255
+    expected_values, expected_vectors = np.linalg.eigh(np.cov(pixels, rowvar=False, bias=True))
+    values, vectors = rgb_eigen(images)
+    np.testing.assert_allclose(values, expected_values[::-1], rtol=1e-6)  # striate scales to 0..1 in float32
+    np.testing.assert_allclose(np.abs(vectors), np.abs(expected_vectors[:, ::-1]), atol=1e-7)

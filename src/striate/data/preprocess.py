@@ -66,10 +66,17 @@ def flat_moments(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def rgb_eigen(images: torch.Tensor) -> tuple[list[float], list[list[float]]]:
     """Eigenvalues (descending) and eigenvectors (columns) of the RGB pixel covariance, for AlexNet's
-    lighting noise."""
-    pixels = images.permute(0, 2, 3, 1).reshape(-1, 1, 3)  # every pixel an 'image' of 3 values
-    _, covariance = flat_moments(pixels)
-    values, vectors = torch.linalg.eigh(covariance)
+    lighting noise: the 3x3 covariance of every pixel's colour, accumulated over chunks of images as
+    channel sums and channel products (one 3 x P by P x 3 product a chunk)."""
+    total = torch.zeros(3, dtype=torch.float64)
+    outer = torch.zeros(3, 3, dtype=torch.float64)
+    for start in range(0, len(images), _CHUNK):
+        chunk = _float01(images[start : start + _CHUNK].cpu()).double().transpose(0, 1).reshape(3, -1)
+        total += chunk.sum(1)
+        outer += chunk @ chunk.T
+    count = max(1, images[:, :1].numel())
+    mean = total / count
+    values, vectors = torch.linalg.eigh(outer / count - torch.outer(mean, mean))
     return values.flip(0).clamp_min(0).tolist(), vectors.flip(1).tolist()
 
 
