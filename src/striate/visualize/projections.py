@@ -23,7 +23,7 @@ from striate.errors import ModelError, did_you_mean
 from striate.visualize.backprop_rules import backprop_rule
 from striate.visualize.figure import blank_figure, finish_figure, new_figure, show_image, to_display
 from striate.visualize.receptive import receptive_field, window
-from striate.visualize.top_patches import OUTSIDE_COLOUR, patch_display, top_activating_patches
+from striate.visualize.top_patches import OUTSIDE_COLOUR, TopPatches, patch_display, top_activating_patches
 
 
 class _Stop(Exception):
@@ -114,18 +114,11 @@ def guided_backprop(model: nn.Module, image: torch.Tensor, target: int | None = 
 
 
 @dataclass
-class Projections:
-    """Deconvnet projections of each channel's top-k activations, strongest first (rows follow ``channels``)."""
+class Projections(TopPatches):
+    """Deconvnet projections of each channel's top-k activations, strongest first: the top patches (rows
+    follow ``channels``) with ``projections``, channels x k x C x size x size, cropped as the patches are."""
 
-    layer: str
-    channels: list[int]
-    receptive_field: tuple[int, int, float]  # (size, jump, start), see striate.visualize.receptive
-    values: torch.Tensor  # channels x k activation values
-    image_indices: torch.Tensor  # channels x k positions of the images in the stream
-    positions: torch.Tensor  # channels x k x 2 (row, column) in the layer's output
-    patches: torch.Tensor  # channels x k x C x size x size input crops, NaN outside the image
-    projections: torch.Tensor  # channels x k x C x size x size projections, cropped the same way
-    labels: torch.Tensor  # channels x k labels (-1 when unknown)
+    projections: torch.Tensor = None
 
 
 def crop_field(image: torch.Tensor, row: int, column: int, field: tuple[int, int, float]) -> torch.Tensor:
@@ -177,7 +170,7 @@ def top_projections(model: nn.Module, batches: Callable[[], Iterable], layer: st
         for slot, (r, c) in enumerate(found.positions[row].tolist()):
             projected[row, slot] = crop_field(projections[slot], r, c, field)
     return Projections(found.layer, found.channels, field, found.values, found.image_indices, found.positions,
-                       found.patches, projected, found.labels)
+                       found.patches, found.labels, projections=projected)
 
 
 def layer_maps_shape(model: nn.Module, batches: Callable[[], Iterable], layer: str) -> int:
