@@ -1,5 +1,6 @@
 """Building blocks torch.nn lacks or that the classics define differently (LRN, Maxout, the
-locally connected layer, DropConnect), blocks by name, and initialisation schemes by name.
+locally connected layer, DropConnect, max-unpooling with the pooling switches), blocks by name, and
+initialisation schemes by name.
 
 >>> from striate.layers import LocalResponseNorm, Maxout, make_layer, init_weights   # doctest: +SKIP
 """
@@ -10,7 +11,8 @@ from striate.layers.dropconnect import DropConnectConv2d, DropConnectLinear
 from striate.layers.init import init_names, init_weights
 from striate.layers.local import LocallyConnected2d, locally_connected2d
 from striate.layers.lrn import LocalResponseNorm
+from striate.layers.unpool import MaxUnpool, SwitchMaxPool2d
 
 __all__ = ["ACTIVATIONS", "DropConnectConv2d", "DropConnectLinear", "LocalResponseNorm", "LocallyConnected2d",
-           "Maxout", "check_window", "init_names", "init_weights", "layer_names", "locally_connected2d",
-           "make_activation", "make_layer"]
+           "MaxUnpool", "Maxout", "SwitchMaxPool2d", "check_window", "init_names", "init_weights", "layer_names",
+           "locally_connected2d", "make_activation", "make_layer"]
