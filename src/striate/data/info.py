@@ -20,7 +20,7 @@ from striate.data.folder import detect_channels, list_files, split_folders
 from striate.data.images import load_image
 from striate.data.preprocess import channel_moments
 from striate.data.registry import Splits
-from striate.data.sources import infer_source, list_sources, load_source, make_splits
+from striate.data.sources import infer_source, list_sources, load_source, make_splits, source_of
 from striate.data.splits import VAL_FLOOR_MAX_SHARE, VAL_FLOOR_PER_CLASS, validation_size_note
 from striate.errors import DataError
 
@@ -118,7 +118,7 @@ def describe(path: str | Path | None, source: str | None = None, settings: Split
     source, e.g. ``mnist5k``) and the splits a run with ``settings`` makes of it."""
     settings = settings or SplitSettings()
     if path is not None and not Path(path).exists() and str(path) in list_sources():
-        source, path = str(path), None
+        source, path = source_of(str(path))
     if path is not None:
         path = Path(path)
         if source is None and path.suffix.lower() == ".csv" and path.is_file() and "Image" in path.open().readline():

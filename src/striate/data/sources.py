@@ -262,6 +262,18 @@ def _not_found(target: Path, given: str) -> str:
             "give a data folder or file (e.g. ../shared/data/mnist)")
 
 
+def source_of(data: str) -> tuple[str, str | None]:
+    """``(source, path)`` for data given on its own (``--data`` of evaluate, transfer, data info): a source's
+    name (``mnist5k``, when no such file or folder exists), else the path read by what it plainly is.
+
+    >>> source_of("mnist5k")
+    ('mnist5k', None)
+    """
+    if data in list_sources() and not Path(data).exists():
+        return data, None
+    return infer_source(data), data
+
+
 def source_for_path(source: str, path: str | None) -> tuple[str, str | None, str | None]:
     """``(source, path, note)`` to read: a path that names a source (``--data mnist5k``) becomes that source;
     a built-in source given a path reads the path by what it is; a file-format source (idx, cifar, folder,
@@ -273,10 +285,8 @@ def source_for_path(source: str, path: str | None) -> tuple[str, str | None, str
     """
     if not path:
         return source, path, None
-    if path in list_sources() and not Path(path).exists():
-        return path, None, None
-    if source in BUILT_IN_SOURCES:
-        return infer_source(path), path, None
+    if source in BUILT_IN_SOURCES or (path in list_sources() and not Path(path).exists()):
+        return *source_of(path), None
     if source not in SOURCE_FORMATS or not Path(path).exists():
         return source, path, None
     found, seen = identify(path)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from striate.data.preprocess import display_moments, load_arrays, make_normalizer
-from striate.data.sources import BUILT_IN_SOURCES, source_for_path
+from striate.data.sources import source_of
 from striate.errors import DataError, RunError
 from striate.models import create_model
 from striate.files import remove_temporaries
@@ -171,7 +171,7 @@ def test_split(config: Config, preprocess: dict, data_path: str | None = None, r
     if data_path:
         config.data.path = data_path
         if kind.uses_source:  # a source's name, or what the path plainly is (not the recipe's source)
-            config.data.source, config.data.path, _ = source_for_path(BUILT_IN_SOURCES[0], data_path)
+            config.data.source, config.data.path = source_of(data_path)
     data = read_data(config, kind)
     test = to_input_size(data, config, preprocess)["test"]
     if data_path and run_names is not None and data.task.outputs(run_names):

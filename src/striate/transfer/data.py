@@ -10,7 +10,7 @@ import torch
 
 from striate.data import DeviceLoader
 from striate.data.preprocess import make_normalizer
-from striate.data.sources import infer_source, list_sources
+from striate.data.sources import source_of
 from striate.errors import DataError
 from striate.files import atomic_write_bytes
 from striate.session import RunPaths, resolve_device
@@ -29,10 +29,7 @@ def target_config(run_dir: str | Path, data: str | None = None, classes: list | 
     config = load_recipe(RunPaths(Path(run_dir)).config)
     config.run.progress = RunConfig().progress
     if data:
-        if data in list_sources() and not Path(data).exists():
-            config.data.source, config.data.path = data, None
-        else:
-            config.data.source, config.data.path = infer_source(data), data
+        config.data.source, config.data.path = source_of(data)
         config.data.loader = "device"
     if classes is not None:
         config.data.classes = list(classes)
