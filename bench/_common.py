@@ -4,6 +4,9 @@ outside the repository) and writing the figures as JSON."""
 import json
 import os
 import platform
+import subprocess
+import sys
+import time
 import tarfile
 from pathlib import Path
 
@@ -36,3 +39,29 @@ def write_figures(path: str | Path, figures: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"figures written to {path}")
+
+
+# The child process: the real `striate ...` command line (session, preprocessing fit, loader, model), stopped by
+# the first optimizer step's progress call, which prints the wall clock then.
+FIRST_STEP = """
+import os, sys, time
+from striate.training import progress
+def first_step(self, figures):
+    print(f"FIRST_STEP {time.time():.6f}", flush=True)
+    os._exit(0)
+progress.LineProgress.on_step = progress.BarProgress.on_step = first_step
+from striate.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def seconds_to_first_step(arguments: list[str], environment: dict | None = None) -> float:
+    """Wall seconds from starting `striate ARGUMENTS` (a fresh interpreter) to the end of its first optimizer step."""
+    command = [sys.executable, "-c", FIRST_STEP, *arguments, "--run.progress", "lines"]
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(environment or {})}
+    started = time.time()
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=REPO)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("FIRST_STEP ")]
+    if not lines:
+        raise SystemExit(f"the training process stopped before its first step:\n{done.stdout}\n{done.stderr}")
+    return float(lines[0].split()[1]) - started

@@ -13,7 +13,6 @@ the folder of bench/_common.py (~/.cache/striate/bench/cifar10-jpeg) is used.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -22,23 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, cifar10_jpeg_folder, write_figures  # noqa: E402
+from _common import cifar10_jpeg_folder, seconds_to_first_step, write_figures  # noqa: E402
 
 from striate.data import folder as folders  # noqa: E402
 from striate.data.images import IMAGE_SUFFIXES  # noqa: E402
 
-# The child process: the real `striate train` path (session, preprocessing fit, loader, model), stopped by the
-# first optimizer step's progress call, which prints the wall clock then.
-FIRST_STEP = """
-import os, sys, time
-from striate.training import progress
-def first_step(self, figures):
-    print(f"FIRST_STEP {time.time():.6f}", flush=True)
-    os._exit(0)
-progress.LineProgress.on_step = progress.BarProgress.on_step = first_step
-from striate.cli.main import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def list_files_before(folder: Path, max_per_class: int = 0) -> int:
@@ -79,17 +66,12 @@ def decoding(folder: Path, count: int, workers: int) -> dict:
 
 def first_step(folder: Path, cache: Path, workers: int, max_per_class: int) -> float:
     out = Path(tempfile.mkdtemp(prefix="striate-ingest-runs-"))
-    command = [sys.executable, "-c", FIRST_STEP, "train", "classics/regularisation-cifar10", "--data", str(folder),
-               "--epochs", "1", "--run.out_dir", str(out), "--run.progress", "lines", "--data.workers", str(workers),
-               "--data.max_per_class", str(max_per_class)]
-    environment = {**os.environ, "STRIATE_CACHE": str(cache), "PYTHONPATH": str(REPO / "src")}
-    started = time.time()
-    done = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=REPO)
-    shutil.rmtree(out, ignore_errors=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("FIRST_STEP ")]
-    if not lines:
-        raise SystemExit(f"the training process stopped before its first step:\n{done.stdout}\n{done.stderr}")
-    return float(lines[0].split()[1]) - started
+    arguments = ["train", "classics/regularisation-cifar10", "--data", str(folder), "--epochs", "1",
+                 "--run.out_dir", str(out), "--data.workers", str(workers), "--data.max_per_class", str(max_per_class)]
+    try:
+        return seconds_to_first_step(arguments, {"STRIATE_CACHE": str(cache)})
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def loads(folder: Path, workers: int, max_per_class: int) -> dict:
