@@ -2,7 +2,9 @@
 the first-layer filters and the run's report. FastAPI, with the page's HTML, JS and CSS served
 from memory (read from the package once; no CDN, no path from a request reaches the disk). The only
 files read from disk are the run's own report and summary, and only when they are regular files
-inside the run directory (no symbolic links: see striate.serve.run_files).
+inside the run directory (no symbolic links: see striate.serve.run_files). The playground (a small MLP
+learning 2-D points while the page watches, striate.serve.playground) is at /playground, in this app and
+alone in ``create_playground_app``.
 
 >>> app = create_app("runs/lenet5-mnist")     # doctest: +SKIP
 >>> # uvicorn.run(app, host="127.0.0.1", port=8000, **server_options())  # striate.serve.server
@@ -17,8 +19,10 @@ from striate.data.images import DEFAULT_MAX_PIXELS, ImageTooLargeError, NotAnIma
 from striate.errors import DataError
 from striate.export.predictor import Predictor
 from striate.serve.pictures import drawn_layers, first_layer_filters, input_picture, layer_picture
+from striate.serve.playground_routes import add_playground_routes
 from striate.serve.run_files import read_run_file, run_file_exists
 
+PLAYGROUND_MAX_BODY_BYTES = 64 * 1024  # the playground app's largest request body (its settings: a few hundred bytes)
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # the largest request body /api/predict takes: the image and its form envelope
 SERVE_MAX_PIXELS = 16_000_000  # 4000 x 4000; far above any drawing, far below a decompression bomb
 REPORT_FILES = ("report.html", "report/index.html")
@@ -80,11 +84,34 @@ def create_app(run_dir: str | Path, weights: str = "best", max_upload_bytes: int
     app.state.predictor = predictor
     _add_page_routes(app, run_dir, info)
     _add_api_routes(app, predictor, run_dir, info)
+    add_playground_routes(app, PAGE_POLICY)  # /playground: a small MLP learning 2-D points, for the course
     _add_error_handlers(app)
     # one limit, the number /api/model reports and every 413 names: the whole request body (the image and
     # the few hundred bytes of its multipart envelope)
     app.add_middleware(BodySizeLimit, max_bytes=max_upload_bytes)
     app.add_middleware(RequestHeadLimit)  # added last, so it runs first: 414 / 431 before anything else
+    return app
+
+
+def create_playground_app():
+    """The playground alone (``striate playground``, for learners without a trained run): the page at
+    /playground (/ leads there) and its API, with the same limits and one-line errors as the run's app."""
+    from fastapi import FastAPI
+    from fastapi.responses import RedirectResponse, Response
+
+    from striate.serve.limits import BodySizeLimit, RequestHeadLimit  # lazy: imports starlette (the optional web stack)
+
+    app = FastAPI(title="striate playground", docs_url=None, redoc_url=None,
+                  description="Train a small MLP on a 2-D toy problem and watch its decision boundary and units.")
+    icon = favicon()
+    app.get("/", include_in_schema=False)(lambda: RedirectResponse("/playground"))
+    app.get("/favicon.ico", include_in_schema=False)(
+        lambda: Response(icon, media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"}))
+    add_playground_routes(app, PAGE_POLICY)
+    _add_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=PLAYGROUND_MAX_BODY_BYTES,
+                       remedy="send only the playground's settings")
+    app.add_middleware(RequestHeadLimit)
     return app
 
 

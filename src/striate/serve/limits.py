@@ -66,12 +66,13 @@ class RequestHeadLimit:
 
 
 class BodySizeLimit:
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, remedy: str = "send a smaller image"):
         self.app = app
         self.max_bytes = max_bytes
+        self.remedy = remedy  # the second half of the 413 line: what the sender can do
 
     def _message(self) -> str:
-        return f"the request body is larger than the limit of {self.max_bytes:,} bytes; send a smaller image"
+        return f"the request body is larger than the limit of {self.max_bytes:,} bytes; {self.remedy}"
 
     async def _refuse(self, send) -> None:
         await _send_json(send, 413, self._message())
