@@ -5,6 +5,8 @@ torch.compile. Synthetic ImageNet-sized batches that live on the GPU (no data lo
     PYTHONPATH=src python bench/gpu_throughput.py                        # on a machine with a CUDA GPU
     PYTHONPATH=src python bench/gpu_throughput.py --models resnet18 --no-compile
     PYTHONPATH=src python bench/gpu_throughput.py --quick --device cpu   # does it work (tiny, CPU)
+
+bench/gpu_suite.py measures ResNet-50 the same way, inside the one GPU run of issue 21 (bench/gpu_run.sh).
 """
 
 import argparse
@@ -17,6 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from striate.tasks import ClassificationTask
 from striate.training.loop import StepOptions, train_step
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +68,8 @@ def minimal_step(model, optimizer, dtype, channels_last):
 
 def striate_step(model, optimizer, dtype, channels_last):
     options = StepOptions(autocast_dtype=dtype, channels_last=channels_last)
-    return lambda images, labels: train_step(model, images, labels, optimizer, options)
+    task = ClassificationTask(1000)
+    return lambda images, labels: train_step(model, images, labels, optimizer, task, options)
 
 
 MODES = [  # (name, loop, autocast dtype, channels_last, compile)

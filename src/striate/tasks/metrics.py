@@ -1,5 +1,6 @@
 """Figures of the dense and regression tasks, accumulated batch by batch (``update``) and read at the
-end (``result``): keypoint RMSE in pixels, pixel accuracy and mean IoU, reconstruction error.
+end (``result``): keypoint RMSE in pixels, pixel accuracy and mean IoU, reconstruction error. ``loss_sum``
+may be a 0-d tensor on the device (the training loop's, not read each step).
 
 >>> confusion = confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), 2)
 >>> intersection_over_union(confusion).tolist()
@@ -75,7 +76,7 @@ class SegmentationMeter:
 
     def totals(self) -> torch.Tensor:
         """Everything as one float64 tensor (DDP sums, exact mid-epoch resume): confusion, loss sum, count."""
-        return torch.cat([self.confusion.flatten().double(), torch.tensor([self.loss_sum, self.count], dtype=torch.float64)])
+        return torch.cat([self.confusion.flatten().double(), torch.tensor([float(self.loss_sum), self.count], dtype=torch.float64)])
 
     def load_totals(self, totals: torch.Tensor) -> None:
         classes = self.num_classes
@@ -84,7 +85,7 @@ class SegmentationMeter:
 
     def result(self) -> dict:
         pixels = int(self.confusion.sum())
-        return {"loss": self.loss_sum / max(self.count, 1), "count": self.count,
+        return {"loss": float(self.loss_sum) / max(self.count, 1), "count": self.count,
                 "pixel_accuracy": float(self.confusion.diag().sum()) / pixels if pixels else math.nan,
                 "miou": mean_iou(self.confusion),
                 "per_class_iou": intersection_over_union(self.confusion).tolist()}
@@ -116,7 +117,7 @@ class KeypointMeter:
 
     def totals(self) -> torch.Tensor:
         """Everything as one float64 tensor: squared sum, points, loss sum, count, then the per-point sums."""
-        head = torch.tensor([self.squared_sum, self.points, self.loss_sum, self.count], dtype=torch.float64)
+        head = torch.tensor([self.squared_sum, self.points, float(self.loss_sum), self.count], dtype=torch.float64)
         return head if self.by_point is None else torch.cat([head, self.by_point.flatten()])
 
     def load_totals(self, totals: torch.Tensor) -> None:
@@ -129,7 +130,7 @@ class KeypointMeter:
         per_point = math.sqrt(self.squared_sum / self.points) if self.points else math.nan
         by_point = [] if self.by_point is None else [
             math.sqrt(total / count) if count else math.nan for total, count in self.by_point.tolist()]
-        return {"loss": self.loss_sum / max(self.count, 1), "count": self.count, "rmse": per_point / math.sqrt(2),
+        return {"loss": float(self.loss_sum) / max(self.count, 1), "count": self.count, "rmse": per_point / math.sqrt(2),
                 "point_error": per_point, "points": self.points, "per_point_error": by_point}
 
 
@@ -146,7 +147,7 @@ class ReconstructionMeter:
         self.count += len(images)
 
     def totals(self) -> torch.Tensor:
-        return torch.tensor([self.squared_sum, self.values, self.loss_sum, self.count], dtype=torch.float64)
+        return torch.tensor([self.squared_sum, self.values, float(self.loss_sum), self.count], dtype=torch.float64)
 
     def load_totals(self, totals: torch.Tensor) -> None:
         self.squared_sum, values, self.loss_sum, count = totals.tolist()
@@ -155,4 +156,4 @@ class ReconstructionMeter:
     def result(self) -> dict:
         mse = self.squared_sum / self.values if self.values else math.nan
         psnr = 10 * math.log10(1 / mse) if mse and mse == mse else math.nan
-        return {"loss": self.loss_sum / max(self.count, 1), "count": self.count, "mse": mse, "psnr": psnr}
+        return {"loss": float(self.loss_sum) / max(self.count, 1), "count": self.count, "mse": mse, "psnr": psnr}

@@ -47,9 +47,36 @@ def prepare_model(model: nn.Module, config, device: torch.device) -> nn.Module:
         set_dropout_rate(model, optim.dropout_rate)
     if optim.freeze or optim.freeze_to:
         freeze_parameters(model, optim.freeze, optim.freeze_to)
-    if run.channels_last:
+    if uses_channels_last(config, model, device):
         model = model.to(memory_format=torch.channels_last)
     return model.to(device)
+
+
+NHWC_NORM_CHANNELS = 16  # batch norm on fewer channels is slow in NHWC on a CPU (its kernel vectorises over channels)
+
+
+def channels_last_pays(model: nn.Module, device: torch.device, precision: str = "fp32") -> bool:
+    """Whether NHWC (channels_last) trains ``model`` faster than NCHW on ``device``: ``run.channels_last: auto``.
+
+    On a CPU, oneDNN's convolutions and pooling are faster in NHWC (bench/pool_layout.py, docs/benchmarks.md: max
+    pooling 2-5x, whole steps 1.1-2.1x for convnet4, LeNet-5 and ResNet-20), except where batch norm normalises
+    fewer than 16 channels (one AVX-512 vector of fp32): LeNet-5 with batch norm on C1's 6 channels trained at 7k
+    images/s in NHWC against 12k in NCHW on 2 threads (recipes/mnist-fast.yaml). On a CUDA GPU, NHWC serves the
+    tensor cores of bf16/fp16 autocast; fp32 stays NCHW (not measured). A network without 2-D convolutions
+    stays NCHW."""
+    modules = list(model.modules())
+    if not any(isinstance(module, nn.Conv2d) for module in modules):
+        return False
+    if device.type == "cuda":
+        return precision in ("bf16", "fp16")
+    return device.type == "cpu" and all(module.num_features >= NHWC_NORM_CHANNELS for module in modules
+                                        if isinstance(module, nn.BatchNorm2d))
+
+
+def uses_channels_last(config, model: nn.Module, device: torch.device) -> bool:
+    """``run.channels_last`` for this model and device: true, false, or auto (:func:`channels_last_pays`)."""
+    setting = config.run.channels_last
+    return channels_last_pays(model, device, config.run.precision) if setting == "auto" else setting is True
 
 
 def check_training(config, model: nn.Module, steps_per_epoch: int, device: torch.device,
@@ -76,7 +103,7 @@ def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device,
         [p for group in optimizer.param_groups for p in group["params"]],
         clip_grad_norm=optim.clip_grad_norm, autocast_dtype=PRECISIONS[run.precision],
         scaler=torch.amp.GradScaler("cuda") if run.precision == "fp16" else None,
-        channels_last=run.channels_last, reduce=sum_over_ranks if world.enabled else None,
+        reduce=sum_over_ranks if world.enabled else None,
         aux_weight=optim.aux_loss_weight)
 
 
@@ -108,6 +135,7 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
     schedule = build_schedule(optimizer, optim, len(train_loader), watch)
     device = next(model.parameters()).device
     options = step_options(config, optimizer, device, world)
+    options.channels_last = uses_channels_last(config, model, device)  # as prepare_model laid the model out
     options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
     if not hasattr(model, "aux_logits"):  # only GoogLeNet-style models have auxiliary classifiers
         options.aux_weight = 0.0
@@ -125,6 +153,7 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
     progress = make_progress(config.run.progress if world.is_main else "off", optim.epochs, len(train_loader), stream)
 
     def save_state() -> None:
+        state.read()  # every rank reads its losses here: a NaN stops the run before anything is written
         if world.is_main:
             log.flush_steps()
             save_checkpoint(paths.checkpoint, _checkpoint(model, optimizer, schedule, options, early, state, best))

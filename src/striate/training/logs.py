@@ -14,14 +14,24 @@ import io
 import json
 from pathlib import Path
 
+import torch
+
 from striate.console import FILE_ONLY, get_logger, log_file
 from striate.files import atomic_write_bytes
 from striate.training.config import config_to_dict
 
 STEP_COLUMNS = ("step", "epoch", "lr", "loss")
+READ_EVERY = 100  # with TensorBoard on, the step losses are read (and logged) this many at a time
 TRAIN_LOG = "train.log"
 
 _log = get_logger(__name__)
+
+
+def numbers(values: list) -> list:
+    """``values`` (numbers and 0-d tensors) as numbers: the tensors are read together, one wait for the device."""
+    tensors = [value.detach().reshape(()) for value in values if isinstance(value, torch.Tensor)]
+    read = iter(torch.stack(tensors).tolist() if tensors else [])
+    return [next(read) if isinstance(value, torch.Tensor) else value for value in values]
 
 
 def _scalar_items(figures: dict) -> dict:
@@ -64,6 +74,7 @@ class RunLog:
     def __init__(self, root: Path, config=None, model=None, train_loader=None, resumed_at: int | None = None):
         self.root = Path(root)
         self.pending_steps: list[tuple] = []
+        self.boarded = 0  # how many of the pending steps TensorBoard has had
         run = config.run if config is not None else None
         self.board = self.tracker = None
         if run is not None and run.tensorboard:
@@ -80,13 +91,27 @@ class RunLog:
             _log.info(f"note: MLflow run {self.tracker.run_id} in {self.tracker.uri}")
         _log.debug(f"logs: metrics.jsonl, metrics.csv, steps.csv and {TRAIN_LOG} in {self.root}")
 
-    def step(self, step: int, epoch: int, lr: float, loss: float) -> None:
+    def step(self, step: int, epoch: int, lr: float, loss: float | torch.Tensor) -> None:
+        """One step's line; ``loss`` may be a 0-d tensor on the device, read with the others (one wait for a GPU
+        every ``READ_EVERY`` steps with TensorBoard on, else when the lines are written)."""
         self.pending_steps.append((step, epoch, lr, loss))
         if self.board is not None:
-            self.board.step(step, lr, loss)
+            self.board.step(step)
+            if len(self.pending_steps) - self.boarded >= READ_EVERY:
+                self._read_steps()
+
+    def _read_steps(self) -> None:
+        """The pending steps' losses as numbers, in one read; TensorBoard gets those it has not had."""
+        losses = numbers([loss for *_, loss in self.pending_steps])
+        self.pending_steps = [(*row[:3], loss) for row, loss in zip(self.pending_steps, losses)]
+        if self.board is not None:
+            for step, _, lr, loss in self.pending_steps[self.boarded:]:
+                self.board.step_scalars(step, lr, loss)
+        self.boarded = len(self.pending_steps)
 
     def flush_steps(self) -> None:
         """Write the buffered step lines (called at each checkpoint, so the files match it)."""
+        self._read_steps()
         path = self.root / "steps.csv"
         new = not path.exists()
         with path.open("a", newline="") as file:
@@ -95,6 +120,7 @@ class RunLog:
                 writer.writerow(STEP_COLUMNS)
             writer.writerows(self.pending_steps)
         self.pending_steps.clear()
+        self.boarded = 0
 
     def epoch(self, figures: dict) -> None:
         with (self.root / "metrics.jsonl").open("a") as file:

@@ -2,6 +2,11 @@
 returning figures. Two hook points: ``on_step(figures)`` and ``on_epoch(figures)`` (which may return
 True to stop, as early stopping does).
 
+No host sync in the step: the loss, its running sum and the training meter's counts stay on the device
+(``on_step`` gets the batch's loss and the running figures as 0-d tensors; reading one waits for a GPU).
+They are read once every ``StepOptions.read_every`` steps, before a checkpoint and at the epoch's end
+(:meth:`LoopState.read`), which is also where a NaN or infinite loss stops the run.
+
 What is learned comes from a *task* (striate.tasks: classification, keypoints, segmentation, autoencoder):
 its ``loss(outputs, targets)``, its ``evaluation_loss``, its ``meter()`` for held-out figures and its
 ``train_meter()`` for a training epoch's; the loop itself never asks which task it runs.
@@ -40,6 +45,7 @@ class StepOptions:
     reduce: Callable[[torch.Tensor], torch.Tensor] | None = None  # sums a tensor over DDP ranks
     loss_weight: Callable[[int], float] | None = None  # batch size -> loss multiplier (DDP's uneven last batch)
     aux_weight: float = 0.0  # weight of auxiliary classifiers' losses (GoogLeNet's model.aux_logits; paper: 0.3)
+    read_every: int = 100  # steps between reads of the losses on the host (the NaN check): each read waits for a GPU
 
 
 def auxiliary_logits(model: nn.Module) -> list[torch.Tensor]:
@@ -113,6 +119,13 @@ def evaluate(model: nn.Module, batches: Batches, task, options: StepOptions | No
     return meter.result()
 
 
+def diverged(loss: float, step: int, epoch: int) -> TrainingDivergedError:
+    """The error of a run whose loss became ``loss`` (NaN or infinite) at ``step``."""
+    return TrainingDivergedError(
+        f"the loss became {loss} at step {step} (epoch {epoch}); likely causes: a learning rate "
+        "too high (try a 10x smaller optim.lr or a warm-up), missing input normalisation, or bad data")
+
+
 @dataclass
 class LoopState:
     """Where a run is: enough to resume mid-epoch exactly (stored in the checkpoint)."""
@@ -120,25 +133,49 @@ class LoopState:
     epoch: int = 1  # the epoch in progress (1-based)
     step: int = 0  # optimizer steps done in all
     batch: int = 0  # batches done in the current epoch
-    loss_sum: float = 0.0  # current epoch's running loss sum (for its mean train loss)
+    loss_sum: float | torch.Tensor = 0.0  # current epoch's running loss sum (for its mean train loss), on the device
     count: int = 0  # images of the current epoch so far
     seconds: float = 0.0
     epoch_lr: float | None = None  # the learning rate at the epoch's first step (its logged rate)
     meter: object = None  # the epoch's training meter; in a checkpoint, its totals (a float64 tensor)
+    unread: list = field(default_factory=list, repr=False)  # (step, loss tensor) of the steps not yet read
 
     @classmethod
     def from_checkpoint(cls, saved: dict) -> "LoopState":
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - {"unread"}
         return cls(**{key: value for key, value in saved.items() if key in known})
 
     def to_checkpoint(self) -> dict:
-        saved = {f.name: getattr(self, f.name) for f in fields(self)}
+        """The counters as numbers, after :meth:`read` (so no checkpoint follows a loss that is not finite)."""
+        self.read()
+        saved = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "unread"}
+        saved["loss_sum"] = float(self.loss_sum)
         saved["meter"] = self.meter.totals() if hasattr(self.meter, "totals") else None
         return saved
 
+    def record(self, loss: torch.Tensor, count: int) -> torch.Tensor:
+        """Count one step's loss (a 0-d tensor) on the device, without reading it; returns its sum over the batch."""
+        total = loss.detach().to(torch.float32 if loss.device.type == "mps" else torch.float64) * count
+        self.loss_sum = self.loss_sum + total
+        self.unread.append((self.step + 1, loss.detach()))
+        return total
+
+    def read(self) -> list[tuple[int, float]]:
+        """The losses of the steps not yet read, as (step, number): one wait for the device for all of them.
+        Raises TrainingDivergedError at the first that is NaN or infinite."""
+        if not self.unread:
+            return []
+        steps, losses = zip(*self.unread)
+        self.unread = []
+        read = list(zip(steps, torch.stack(losses).tolist()))
+        for step, loss in read:
+            if not math.isfinite(loss):
+                raise diverged(loss, step, self.epoch)
+        return read
+
     def next_epoch(self) -> None:
         self.epoch, self.batch, self.loss_sum, self.count, self.seconds = self.epoch + 1, 0, 0.0, 0, 0.0
-        self.epoch_lr, self.meter = None, None
+        self.epoch_lr, self.meter, self.unread = None, None, []
 
 
 def _epoch_meter(task, state: LoopState):
@@ -156,8 +193,10 @@ def train_epoch(model, optimizer, batches: Batches, task, schedule=None, options
                 state: LoopState | None = None, on_step: Callable | None = None) -> dict:
     """One pass over ``batches`` from ``state.batch`` on (earlier batches are drawn and skipped, so the
     random stream is the same as in an uninterrupted pass); stops with TrainingDivergedError on a NaN or
-    infinite loss. Returns the epoch's mean loss, the figures of the task's training meter, and times."""
+    infinite loss, found where the losses are read (every ``options.read_every`` steps and at the end).
+    Returns the epoch's mean loss, the figures of the task's training meter, and times."""
     state = state if state is not None else LoopState()
+    read_every = max(1, options.read_every if options is not None else StepOptions.read_every)
     meter = _epoch_meter(task, state)
     model.train()
     started = time.perf_counter() - state.seconds
@@ -168,24 +207,22 @@ def train_epoch(model, optimizer, batches: Batches, task, schedule=None, options
         if state.epoch_lr is None:
             state.epoch_lr = lr
         figures = train_step(model, images, targets, optimizer, task, options)
-        loss = float(figures["loss"])
-        if not math.isfinite(loss):
-            raise TrainingDivergedError(
-                f"the loss became {loss} at step {state.step + 1} (epoch {state.epoch}); likely causes: a learning rate "
-                "too high (try a 10x smaller optim.lr or a warm-up), missing input normalisation, or bad data"
-            )
+        loss_sum = state.record(figures["loss"], figures["count"])  # stays on the device: no host sync
         if schedule is not None:
             schedule.step()
         state.step += 1
         state.batch += 1
-        state.loss_sum += loss * figures["count"]
-        meter.update(figures["outputs"], targets, loss * figures["count"])
+        meter.update(figures["outputs"], targets, loss_sum)
         state.count += figures["count"]
+        if state.step % read_every == 0:
+            state.read()  # the NaN check: one wait for the device every read_every steps
         state.seconds = time.perf_counter() - started
         if on_step is not None:
             running = meter.running() if hasattr(meter, "running") else {}
-            on_step({"step": state.step, "loss": loss, "images": state.count, "seconds": state.seconds, "lr": lr,
-                     **running})
+            on_step({"step": state.step, "loss": figures["loss"], "images": state.count, "seconds": state.seconds,
+                     "lr": lr, **running})
+    state.read()
+    state.seconds = time.perf_counter() - started  # after the read: the device has done the epoch's work
     return _epoch_totals(state, meter, options)
 
 
@@ -195,7 +232,7 @@ def task_figures(result: dict) -> dict:
 
 
 def _epoch_totals(state: LoopState, meter, options: StepOptions | None) -> dict:
-    totals = torch.tensor([state.loss_sum, state.count], dtype=torch.float64)
+    totals = torch.tensor([float(state.loss_sum), state.count], dtype=torch.float64)
     if options is not None and options.reduce is not None:
         totals = options.reduce(totals)
         meter.load_totals(options.reduce(meter.totals()))

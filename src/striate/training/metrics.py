@@ -142,30 +142,31 @@ class RegressionMeter:
 
 
 class AccuracyMeter:
-    """The training epoch's running accuracy: correct predictions counted on the device (no host sync per
-    step), with ``totals``/``load_totals`` for DDP sums and exact mid-epoch resume."""
+    """The training epoch's running accuracy: correct predictions and the loss sum counted on the device (no
+    host sync per step), with ``totals``/``load_totals`` for DDP sums and exact mid-epoch resume."""
 
     def __init__(self):
         self.correct: torch.Tensor | int = 0
         self.count = 0
-        self.loss_sum = 0.0
+        self.loss_sum: torch.Tensor | float = 0.0
 
-    def update(self, logits: torch.Tensor, labels: torch.Tensor, loss_sum: float = 0.0) -> None:
+    def update(self, logits: torch.Tensor, labels: torch.Tensor, loss_sum: torch.Tensor | float = 0.0) -> None:
         self.correct = self.correct + (logits.argmax(dim=1) == labels).sum()
         self.count += len(labels)
-        self.loss_sum += loss_sum
+        self.loss_sum = self.loss_sum + loss_sum
 
     def totals(self) -> torch.Tensor:
-        return torch.tensor([float(self.correct), self.count, self.loss_sum], dtype=torch.float64)
+        return torch.tensor([float(self.correct), self.count, float(self.loss_sum)], dtype=torch.float64)
 
     def load_totals(self, totals: torch.Tensor) -> None:
         correct, count, self.loss_sum = totals.tolist()
         self.correct, self.count = int(round(correct)), int(round(count))
 
     def running(self) -> dict:
-        """The figure a progress display shows after each step."""
-        return {"accuracy": float(self.correct) / max(self.count, 1)}
+        """The figure a progress display shows after each step: a 0-d tensor on the device while training (reading
+        it waits for the device)."""
+        return {"accuracy": self.correct / max(self.count, 1)}
 
     def result(self) -> dict:
         count = max(self.count, 1)
-        return {"loss": self.loss_sum / count, "count": self.count, "accuracy": float(self.correct) / count}
+        return {"loss": float(self.loss_sum) / count, "count": self.count, "accuracy": float(self.correct) / count}

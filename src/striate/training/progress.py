@@ -6,6 +6,7 @@ progress is ``off``. ``striate -q`` turns the console display off (striate.conso
 """
 
 import sys
+import time
 
 from striate.console import FILE_ONLY, ON_STDOUT, get_logger, shows_progress
 from striate.errors import ConfigError
@@ -68,12 +69,15 @@ class BarProgress(LineProgress):
         self.progress.start()
         self.task = None
         self.epoch = 0
+        self.shown = 0.0  # time.monotonic() of the last redraw
 
     def on_step(self, figures: dict) -> None:
         if self.task is None:
             self.epoch += 1
             self.task = self.progress.add_task(f"epoch {self.epoch}/{self.epochs}", total=self.steps_per_epoch, figures="")
-        if figures["step"] % 5 == 0 or figures["step"] % self.steps_per_epoch == 0:
+        now = time.monotonic()  # redrawn 5 times a second: each read of the figures waits for a GPU
+        if now - self.shown >= 0.2 or figures["step"] % self.steps_per_epoch == 0:
+            self.shown = now
             accuracy = f"acc {100 * figures['accuracy']:.2f}% " if "accuracy" in figures else ""
             text = (f"loss {figures['loss']:.4f} {accuracy}"
                     f"{figures['images'] / max(figures['seconds'], 1e-9):,.0f} img/s")

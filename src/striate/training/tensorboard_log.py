@@ -106,12 +106,16 @@ class TensorBoardLog:
             self.writers[run] = summary_writer(self.folder / run, self.purge_step)
         return self.writers[run]
 
-    def step(self, step: int, lr: float, loss: float) -> None:
+    def step(self, step: int) -> None:
+        """After a training step: the histograms of weights and gradients, when they are due."""
+        if step % self.every == 0:
+            self._histograms(step)
+
+    def step_scalars(self, step: int, lr: float, loss: float) -> None:
+        """A step's learning rate and loss (read later than the step, in batches, so as not to wait for a GPU)."""
         train = self.writer("train")
         train.add_scalar("learning_rate", lr, step)
         train.add_scalar("batch_loss", loss, step)
-        if step % self.every == 0:
-            self._histograms(step)
 
     def epoch(self, figures: dict) -> None:
         step = figures["step"]
