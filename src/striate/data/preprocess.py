@@ -87,6 +87,24 @@ def whitening_matrix(covariance: torch.Tensor, epsilon: float, zca: bool) -> tor
     return (vectors @ projection) if zca else projection
 
 
+def patch_whitening(images: torch.Tensor, kernel_size: int, epsilon: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """PCA whitening of the ``kernel_size`` x ``kernel_size`` patches of ``images`` (N x C x H x W, as the
+    network sees them): the filters ``components x C x k x k`` (the rows of :func:`whitening_matrix`, largest
+    component first) and the mean patch (C*k*k). A convolution with these filters gives every patch
+    decorrelated components of unit variance (striate.layers.PatchWhitening).
+
+    >>> filters, mean = patch_whitening(torch.randn(20, 3, 8, 8), 2, 1e-3)
+    >>> tuple(filters.shape), tuple(mean.shape)
+    ((12, 3, 2, 2), (12,))
+    """
+    channels = images.shape[1]
+    patches = images.float().unfold(2, kernel_size, 1).unfold(3, kernel_size, 1)  # N x C x H' x W' x k x k
+    patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, channels * kernel_size * kernel_size)  # one row a patch
+    mean, covariance = flat_moments(patches)
+    projection = whitening_matrix(covariance, epsilon, zca=False)
+    return projection.float().view(-1, channels, kernel_size, kernel_size), mean.float()
+
+
 def fit_preprocess(images: torch.Tensor, method: str = "channel", epsilon: float = 0.1) -> dict:
     """Fit the preprocessing on uint8 training images ``N x C x H x W``; returns the state (JSON figures
     plus ``arrays``, a dict of tensors)."""

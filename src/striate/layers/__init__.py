@@ -12,7 +12,8 @@ from striate.layers.init import init_names, init_weights
 from striate.layers.local import LocallyConnected2d, locally_connected2d
 from striate.layers.lrn import LocalResponseNorm
 from striate.layers.unpool import MaxUnpool, SwitchMaxPool2d
+from striate.layers.whitening import PatchWhitening
 
 __all__ = ["ACTIVATIONS", "DropConnectConv2d", "DropConnectLinear", "LocalResponseNorm", "LocallyConnected2d",
-           "MaxUnpool", "Maxout", "SwitchMaxPool2d", "check_window", "init_names", "init_weights", "layer_names",
+           "MaxUnpool", "Maxout", "PatchWhitening", "SwitchMaxPool2d", "check_window", "init_names", "init_weights", "layer_names",
            "locally_connected2d", "make_activation", "make_layer"]

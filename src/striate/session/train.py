@@ -26,8 +26,8 @@ from striate.files import FileWriteError, atomic_write_json, remove_temporaries,
 from striate.models import create_model
 from striate.session.finish import finish
 from striate.session.lock import RunLock
-from striate.session.prepare import (Prepared, build_model, make_loader, prepare, resolve_device, seed_everything,
-                                     start_from_weights, use_threads)
+from striate.session.prepare import (Prepared, build_model, init_from_data, make_loader, prepare, resolve_device,
+                                     seed_everything, start_from_weights, use_threads)
 from striate.session.rundir import RunPaths, new_run_dir, read_meta, write_run_files
 from striate.training.config import Config, load_recipe, validate
 from striate.training.distributed import RankSlice, ShardedLoader, setup, teardown, world_from_environment
@@ -96,10 +96,12 @@ def _session(config: Config, recipe_name: str, stream, resume: RunPaths | None =
         model, model_args, plan, extra = _model(config, prepared, resume, start)
         model = prepare_model(model, config, device)
         train_loader = make_loader(prepared, "train", config, device, train=True)
-        val_loader = make_loader(prepared, "val", config, device, train=False)
+        # no validation split (data.val_fraction 0): no val_* figures, rather than NaN ones; the last epoch is kept
+        val_loader = make_loader(prepared, "val", config, device, train=False) if len(prepared.splits["val"]) else None
         train_sample = train_sample_loader(prepared, config, device)
         if world.enabled:
-            train_loader, val_loader = ShardedLoader(train_loader, world), RankSlice(val_loader, world)
+            train_loader = ShardedLoader(train_loader, world)
+            val_loader = RankSlice(val_loader, world) if val_loader is not None else None
             train_sample = RankSlice(train_sample, world)
         check_training(config, model, len(train_loader), device, plan)
 
@@ -183,6 +185,7 @@ def _model(config: Config, prepared: Prepared, resume: RunPaths | None, start: S
             plan.prepare(model)
             return model, args, plan, {"transfer": transfer}
     model, extra = build_model(config, prepared.model_args), {}
+    init_from_data(model, prepared, config.run.seed)  # layers measured on the data (patch whitening), not learned
     if config.model.weights and resume is None:  # a resumed run takes its weights from its checkpoint
         extra["start"] = start_from_weights(model, config.model.weights)
     return model, prepared.model_args, TrainingPlan(), extra

@@ -32,6 +32,7 @@ class DataConfig:
     input_size: int = 32  # images are brought to input_size x input_size
     fit: str = "pad"  # pad (zero-pad, centred) | resize (bilinear)
     val_fraction: float = 0.1  # share of the training data held out for validation
+    val_is_test: bool = False  # evaluate the test split after every epoch in place of a validation split (learning curves of speed runs; the last epoch is kept, none chosen by it); with val_fraction 0
     test_fraction: float = 0.1  # share held out for testing when the source has no test split
     split_seed: int = 0  # seed of the stratified splits (kept fixed across runs)
     augment: list = field(default_factory=lambda: ["translate"])  # augmentations by name, e.g. [translate, {crop: {padding: 4}}]
@@ -98,7 +99,7 @@ class RunConfig:
     threads: int = 0  # CPU threads of torch (0: its default, one a core, or OMP_NUM_THREADS); 1 on a busy machine
     progress: str = "auto"  # auto (bar on a terminal, lines otherwise) | bar | lines | off
     precision: str = "fp32"  # fp32 | bf16 (autocast, CPU and GPU) | fp16 (autocast + loss scaling, GPU)
-    channels_last: bool = False  # NHWC memory format for the model and its inputs
+    channels_last: bool | str = "auto"  # NHWC memory format for the model and its inputs: true, false, or auto (where measured faster: conv nets on a CPU unless batch norm has under 16 channels, bf16/fp16 conv nets on a GPU)
     compile: bool = False  # torch.compile the model
     checkpoint_every: int = 0  # also write the checkpoint every N steps (0: only after each epoch)
     tensorboard: bool = False  # TensorBoard event files in RUN/tensorboard: train/validation overlaid, hparams, images, histograms (striate[tensorboard])
@@ -277,6 +278,8 @@ def parse_override(key: str, text: str):
     section, name, rest = resolve_key(key)
     annotation = _section_fields(section)[name].type
     options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if not rest and bool in options and text.lower() in ("true", "false"):
+        return text.lower() == "true"
     if not rest and str in options and text not in ("null", "~"):
         return text
     if not rest and bool in options:  # YAML 1.1 would read yes/no/on/off as booleans

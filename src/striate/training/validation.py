@@ -146,6 +146,14 @@ def check_section(section: str, values) -> None:
         raise ConfigError(f"data.val_fraction + data.test_fraction is {values.val_fraction:g} + "
                           f"{values.test_fraction:g}; expected a sum below 1 (some data must be left to train "
                           f"on); lower them, e.g. --data.val_fraction 0.1 --data.test_fraction 0.1")
+    if section == "data" and values.val_is_test and (values.val_fraction > 0 or values.folds):
+        raise ConfigError(f"data.val_is_test evaluates the test split in place of a validation split, so none is "
+                          f"carved: set data.val_fraction 0 (it is {values.val_fraction:g}) and data.folds 0 (it is "
+                          f"{values.folds}), e.g. --data.val_fraction 0")
+    if section == "run" and not any(values.channels_last is choice for choice in (True, False)) \
+            and values.channels_last != "auto":
+        raise ConfigError(f"run.channels_last is {short(values.channels_last)}; expected true, false or auto (NHWC "
+                          f"where it is measured faster); e.g. --run.channels_last auto")
     if section == "data" and values.folds >= 2 and values.fold >= values.folds:
         raise ConfigError(f"data.fold is {values.fold}; expected 0 to data.folds - 1 ({values.folds - 1}); "
                           f"set data.fold below data.folds (the cross-validation driver sets it)")

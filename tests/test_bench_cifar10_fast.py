@@ -1,0 +1,34 @@
+"""bench/cifar10_fast.py's arithmetic: per-epoch test accuracy against wall time, with and without the
+evaluations of the epochs before, and the first epoch at each target."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bench_module():
+    spec = importlib.util.spec_from_file_location("cifar10_fast", REPO / "bench" / "cifar10_fast.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_epoch_rows_take_out_the_evaluations_of_the_epochs_before(tmp_path):
+    bench = bench_module()
+    history = [{"epoch": 1, "seconds": 100.0, "val_accuracy": 0.70}, {"epoch": 2, "seconds": 100.0, "val_accuracy": 0.86},
+               {"epoch": 3, "seconds": 100.0, "val_accuracy": 0.91}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(figures) + "\n" for figures in history))
+    walls = {1: 130.0, 2: 250.0, 3: 370.0}  # 20 s of evaluation after each epoch, 10 s of start-up
+    rows = bench.epoch_rows(tmp_path, walls)
+    assert [row["wall_seconds_without_evaluation"] for row in rows] == [130.0, 230.0, 330.0]
+    found = bench.crossings(rows)
+    assert found["80%"]["epoch"] == 2 and found["85%"]["epoch"] == 2 and found["90%"]["epoch"] == 3
+    assert found["90%"]["wall_seconds"] == 370.0
+
+
+def test_a_target_not_reached_is_none(tmp_path):
+    bench = bench_module()
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "seconds": 5.0, "val_accuracy": 0.5}) + "\n")
+    assert bench.crossings(bench.epoch_rows(tmp_path, {1: 9.0}))["80%"] is None
