@@ -49,7 +49,7 @@ def _common(parser) -> None:
 
 
 def _formulation(parser) -> None:
-    from striate.transfer.linear import DEFAULT_FORMULATION, FORMULATIONS
+    from striate.transfer.formulations import DEFAULT_FORMULATION, FORMULATIONS
 
     parser.add_argument("--formulation", default=DEFAULT_FORMULATION, choices=sorted(FORMULATIONS),
                         help=f"LIBLINEAR formulation (default {DEFAULT_FORMULATION})")

@@ -24,14 +24,8 @@ import numpy as np
 
 from striate.errors import ConfigError, RunError, did_you_mean
 from striate.files import atomic_write_bytes, atomic_write_json
+from striate.transfer.formulations import DEFAULT_FORMULATION, FORMULATIONS  # noqa: F401 (re-exported)
 
-FORMULATIONS = {
-    "l2r_lr": {"estimator": "logistic", "dual": False},
-    "l2r_l2loss_svc_dual": {"estimator": "svc", "loss": "squared_hinge", "dual": True},
-    "l2r_l2loss_svc": {"estimator": "svc", "loss": "squared_hinge", "dual": False},
-    "l2r_l1loss_svc_dual": {"estimator": "svc", "loss": "hinge", "dual": True},
-}
-DEFAULT_FORMULATION = "l2r_l2loss_svc"
 DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 CLASSIFIER_JSON = "classifier.json"
 CLASSIFIER_ARRAYS = "classifier.safetensors"
