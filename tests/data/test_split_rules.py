@@ -73,3 +73,10 @@ def test_a_data_path_that_names_a_source_reads_that_source(tmp_path):
     source, path, note = source_for_path("idx", str(tmp_path / "t.csv"))
     assert (source, path) == ("csv", str(tmp_path / "t.csv")) and "data.source is idx, but" in note
     assert source_for_path("csv", str(tmp_path / "t.csv")) == ("csv", str(tmp_path / "t.csv"), None)
+
+
+def test_a_zero_fraction_is_said_to_carve_nothing_not_carved_at_0():
+    splits = make_splits({"train": _data([30, 30]), "test": _data([5, 5])}, 0.0, 0.1, seed=0)
+    assert len(splits["val"]) == 0 and len(splits["train"]) == 60
+    assert "validation: none (data.val_fraction 0)" in splits.notes
+    assert not any("carved" in note for note in splits.notes)

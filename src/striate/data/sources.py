@@ -133,6 +133,8 @@ def _origin(name: str, splits: dict, parts: dict, fraction: float, seed: int) ->
     label = "validation" if name == "val" else name
     if name in splits:
         return f"{label}: the data's own {name} split ({len(parts[name])} images)"
+    if fraction == 0:
+        return f"{label}: none (data.{name}_fraction 0)"
     return f"{label}: carved from the training data, {fraction:g} of it, stratified, seed {seed} ({len(parts[name])} images)"
 
 
