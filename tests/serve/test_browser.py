@@ -7,18 +7,11 @@ Set STRIATE_DOCS_SCREENSHOT=1 to also copy the screenshot to docs/images/serve.p
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("STRIATE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 SEVEN = [(70, 70), (210, 70), (200, 95), (160, 160), (130, 230)]  # a "7" on the 280x280 pad
 
 pytestmark = pytest.mark.slow
@@ -37,53 +30,17 @@ def browser_run(tmp_path_factory) -> Path:
     return Path(train_run(config)["run_dir"])
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
-def served(browser_run):
+def served(browser_run, striate_process):
     """'striate serve RUN --port P' as a child process; yields its URL once /api/model answers."""
-    httpx = pytest.importorskip("httpx")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-m", "striate.cli.main", "serve", str(browser_run), "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"'striate serve' exited with {process.returncode}: {process.stdout.read()}")
-            try:
-                if httpx.get(f"{url}/api/model", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("'striate serve' did not answer within 60 s")
-            time.sleep(0.2)
+    with striate_process(["serve", str(browser_run)], '/api/model') as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture
-def page(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install playwright)")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1280, "height": 900}, bypass_csp=True)  # lets the test evaluate its own checks
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+def page(browser_page):
+    return browser_page
 
 
 def draw(page, points) -> None:

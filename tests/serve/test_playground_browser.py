@@ -8,70 +8,27 @@ Set STRIATE_DOCS_SCREENSHOT=1 to also copy the screenshot to docs/images/playgro
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("STRIATE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 WAIT_MS = 180_000  # the longest wait for the network to get somewhere (a bound, never a measured figure)
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
-def served():
+def served(striate_process):
     """'striate playground --port P' as a child process; yields its URL once the API answers."""
-    httpx = pytest.importorskip("httpx")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    process = subprocess.Popen([sys.executable, "-m", "striate.cli.main", "playground", "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"'striate playground' exited with {process.returncode}: {process.stdout.read()}")
-            try:
-                if httpx.get(f"{url}/api/playground/options", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("'striate playground' did not answer within 60 s")
-            time.sleep(0.2)
+    with striate_process(["playground"], '/api/playground/options') as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture
-def page(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install playwright)")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1280, "height": 860}, bypass_csp=True)  # lets the test evaluate its own checks
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+def page(browser_page):
+    return browser_page
 
 
 BOUNDARY_PIXELS = "() => Array.from(document.querySelector('#boundary').getContext('2d').getImageData(0, 0, 320, 320).data)"

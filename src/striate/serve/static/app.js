@@ -96,8 +96,10 @@ function showLayers(result) {
 
 function setStatus(text, isError) { $("status").textContent = text; $("status").classList.toggle("error", !!isError); }
 
-async function predict(blob, name) {
-  const k = Math.min(5, state.model.class_names.length), form = new FormData(), generation = state.generation;
+// generation: the Clear count when the image was taken (a drawing's blob is made before the request starts)
+async function predict(blob, name, generation = state.generation) {
+  const k = Math.min(5, state.model.class_names.length), form = new FormData();
+  if (generation !== state.generation) return;  // cleared while the drawing was being encoded
   form.append("image", blob, name);
   const response = await fetch(`/api/predict?activations=true&top_k=${k}`, { method: "POST", body: form });
   const body = await response.json();
@@ -139,8 +141,8 @@ async function update() {
   if (state.busy) { state.again = true; return; }
   state.busy = true; document.body.dataset.busy = "1";  // the attribute lets tests wait for the last answer
   try {
-    const blob = await drawingBlob();
-    if (blob) await predict(blob, "drawing");
+    const generation = state.generation, blob = await drawingBlob();
+    if (blob) await predict(blob, "drawing", generation);
   } catch (error) { setStatus(error.message, true); }
   state.busy = false;
   if (state.again) { state.again = false; update(); } else { document.body.dataset.busy = "0"; }
