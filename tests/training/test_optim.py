@@ -150,3 +150,100 @@ def test_freeze_to_freezes_the_first_layers_and_they_do_not_move():
 def test_freeze_unknown_prefix_is_an_error():
     with pytest.raises(ConfigError, match="no parameter under 'conv9'"):
         freeze_parameters(small_net(), ["conv9"])
+
+
+# striate's optimizer classes are torch's minus the torch._dynamo import (training/optim.py, _EagerOptimizer):
+# the same numbers, the same state dict, the hooks once, and no torch._dynamo in the process.
+
+SETTINGS = [("sgd", {}), ("momentum", {}), ("nesterov", {"weight_decay": 1e-3}), ("adagrad", {}), ("rmsprop", {}),
+            ("adam", {"weight_decay": 1e-2}), ("adamw", {"weight_decay": 1e-2})]
+
+
+def twin_models(name: str, settings: dict):
+    """Two copies of one small net: one with striate's optimizer, one with torch's class built on the
+    same parameter groups and defaults."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    twin = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    twin.load_state_dict(model.state_dict())
+    ours = build_optimizer(model, OptimConfig(optimizer=name, lr=0.05, **settings))
+    torch_class = type(ours)._torch_class
+    groups = [{**group, "params": list(twin.parameters())[:0]} for group in ours.param_groups]
+    index = {id(p): i for i, p in enumerate(model.parameters())}
+    twin_parameters = list(twin.parameters())
+    for group, mine in zip(groups, ours.param_groups):
+        group["params"] = [twin_parameters[index[id(p)]] for p in mine["params"]]
+    return model, ours, twin, torch_class(groups)
+
+
+def train_both(model, ours, twin, theirs, steps: int, start: int = 0):
+    for step in range(start, start + steps):
+        batch = torch.randn(8, 4, generator=torch.Generator().manual_seed(step))
+        for net, optimizer in ((model, ours), (twin, theirs)):
+            optimizer.zero_grad()
+            net(batch).square().mean().backward()
+            optimizer.step()
+
+
+@pytest.mark.parametrize("name, settings", SETTINGS)
+def test_striates_optimizer_equals_torchs_class_bit_for_bit_and_shares_its_state_dict(name, settings):
+    model, ours, twin, theirs = twin_models(name, settings)
+    assert isinstance(ours, type(ours)._torch_class) and type(ours).__name__ == type(theirs).__name__
+    train_both(model, ours, twin, theirs, steps=5)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        assert torch.equal(a, b)
+    # the state dicts are interchangeable: resume each side from the other's and they stay equal
+    ours_state, theirs_state = ours.state_dict(), theirs.state_dict()
+    assert repr(ours_state) == repr(theirs_state)
+    ours.load_state_dict(theirs_state)
+    theirs.load_state_dict(ours_state)
+    train_both(model, ours, twin, theirs, steps=3, start=5)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_step_hooks_run_once_a_step_and_a_closure_is_evaluated():
+    model, ours, _, _ = twin_models("momentum", {})
+    calls = []
+    ours.register_step_pre_hook(lambda *args: calls.append("pre"))
+    ours.register_step_post_hook(lambda *args: calls.append("post"))
+
+    def closure():
+        ours.zero_grad()
+        loss = model(torch.ones(4, 4)).sum()
+        loss.backward()
+        return loss
+
+    loss = ours.step(closure)
+    assert calls == ["pre", "post"] and loss.ndim == 0 and loss.requires_grad
+
+
+DYNAMO_PROBE = """
+import sys, torch
+from torch import nn
+from striate.training.config import OptimConfig
+from striate.training.optim import build_optimizer
+model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+optimizer = build_optimizer(model, OptimConfig(optimizer={name!r}))
+for _ in range(2):
+    optimizer.zero_grad()
+    model(torch.ones(2, 4)).sum().backward()
+    optimizer.step()
+optimizer.load_state_dict(optimizer.state_dict())
+print("torch._dynamo" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("name", ["nesterov", "adamw"])
+def test_building_and_stepping_an_optimizer_does_not_import_torch_dynamo(name):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", DYNAMO_PROBE.format(name=name)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["False"], result.stdout + result.stderr
+    # the negative control: torch's own class does import it
+    control = DYNAMO_PROBE.replace("build_optimizer(model, OptimConfig(optimizer={name!r}))",
+                                   "torch.optim.SGD(model.parameters(), lr=0.1)")
+    result = subprocess.run([sys.executable, "-c", control], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["True"], result.stdout + result.stderr

@@ -4,6 +4,8 @@ per-layer learning-rate multipliers (Caffe's ``lr_mult``) and frozen layers (fas
 >>> optimizer = build_optimizer(model, OptimConfig(optimizer="adamw", lr=1e-3))   # doctest: +SKIP
 """
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -14,6 +16,52 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adam
 NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm)
 # the settings an optimizer reads besides lr (torch checks lr), checked against striate.training.config.RANGES
 SETTINGS = ("momentum", "betas", "eps", "rms_decay", "weight_decay", "lr_mult")
+
+
+class _EagerOptimizer:
+    """torch's own optimizer, minus one fixed cost of every process: ``torch.optim`` imports
+    ``torch._dynamo`` (1.7-2.5 s on 2 cores, more than ``import torch``) on the first construction and
+    on every ``step`` and ``zero_grad``, only so that the compiler can skip those methods if it ever
+    traces them. Outside a compiled region the wrappers do nothing else, so here each of those
+    methods calls torch's own undecorated function (``inspect.unwrap``: the same update code, the
+    same state dict, the step hooks still run) and hands over to torch's decorated one while
+    compiling, where the skip matters. bench/start_up.py measures the saving."""
+
+    _torch_class: type
+
+    def step(self, closure=None):
+        if torch.compiler.is_compiling() or self.defaults.get("differentiable", False):
+            decorated = inspect.unwrap(self._torch_class.step, stop=lambda f: not getattr(f, "hooked", False))
+            return decorated(self, closure)  # torch's grad mode and graph breaks, without its hooks twice
+        with torch.no_grad():
+            return inspect.unwrap(self._torch_class.step)(self, closure)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        return _undecorated(self, "zero_grad")(self, set_to_none)
+
+    def add_param_group(self, param_group: dict) -> None:
+        return _undecorated(self, "add_param_group")(self, param_group)
+
+    def state_dict(self) -> dict:
+        return _undecorated(self, "state_dict")(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        return _undecorated(self, "load_state_dict")(self, state_dict)
+
+
+def _undecorated(optimizer: _EagerOptimizer, name: str):
+    method = getattr(optimizer._torch_class, name)
+    return method if torch.compiler.is_compiling() else inspect.unwrap(method)
+
+
+def _eager(torch_class: type) -> type:
+    return type(torch_class.__name__, (_EagerOptimizer, torch_class),
+                {"_torch_class": torch_class, "__module__": __name__, "__qualname__": torch_class.__name__,
+                 "__doc__": f"torch.optim.{torch_class.__name__} without the torch._dynamo import (see _EagerOptimizer)."})
+
+
+SGD, Adagrad, RMSprop, Adam, AdamW = (_eager(c) for c in (torch.optim.SGD, torch.optim.Adagrad, torch.optim.RMSprop,
+                                                          torch.optim.Adam, torch.optim.AdamW))
 
 
 def no_decay_names(model: nn.Module) -> set[str]:
@@ -121,11 +169,11 @@ def build_optimizer(model: nn.Module, optim) -> torch.optim.Optimizer:
         if (nesterov or name == "momentum") and momentum <= 0:
             raise ConfigError(f"optimizer '{name}' needs optim.momentum in (0, 1), got {momentum}; set it to e.g. 0.9 "
                               f"(--optim.momentum 0.9), or use optim.optimizer sgd")
-        return torch.optim.SGD(groups, lr=optim.lr, momentum=momentum, nesterov=nesterov)
+        return SGD(groups, lr=optim.lr, momentum=momentum, nesterov=nesterov)
     if name == "adagrad":
-        return torch.optim.Adagrad(groups, lr=optim.lr, eps=optim.eps)
+        return Adagrad(groups, lr=optim.lr, eps=optim.eps)
     if name == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=optim.lr, alpha=optim.rms_decay, eps=optim.eps)
+        return RMSprop(groups, lr=optim.lr, alpha=optim.rms_decay, eps=optim.eps)
     betas = tuple(float(b) for b in optim.betas)  # two, each in [0, 1): checked
-    kind = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    kind = AdamW if name == "adamw" else Adam
     return kind(groups, lr=optim.lr, betas=betas, eps=optim.eps)
