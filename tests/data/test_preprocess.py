@@ -55,6 +55,19 @@ def test_mean_image_and_channel_statistics():
     assert channel.mean().item() == pytest.approx(0.0, abs=1e-6)
 
 
+def test_channel_moments_of_bytes_by_counting_equal_numpys_and_the_float_path():
+    """Bytes are counted in 256 bins a channel; floats are summed in chunks: both give NumPy's mean and std."""
+    from striate.data.preprocess import channel_moments
+
+    images = torch.randint(0, 256, (9000, 3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    images[:, 1] //= 4  # channels with different statistics
+    pixels = images.double().div(255).transpose(0, 1).reshape(3, -1).numpy()
+    # counting is exact; the float path starts from float32 pixels (about 1e-8 off)
+    for (mean, std), rel in ((channel_moments(images), 1e-12), (channel_moments(images.float().div(255)), 1e-6)):
+        assert mean == pytest.approx(pixels.mean(1).tolist(), rel=rel)
+        assert std == pytest.approx(pixels.std(1).tolist(), rel=rel)
+
+
 def test_rgb_eigen_decomposition_is_recorded_for_colour_images():
     images = torch.randint(0, 256, (50, 3, 4, 4), dtype=torch.uint8)
     state = fit_preprocess(images, "channel")

@@ -68,3 +68,34 @@ def test_alexnet_on_too_small_inputs_points_to_alexnet_small():
 
     with pytest.raises(ModelError, match="alexnet_small"):
         create_model("alexnet", in_channels=1, input_size=28)
+
+
+def test_the_shape_probe_checks_shapes_without_moving_batch_norm_counters():
+    from striate.errors import ModelError
+    from striate.models._util import probe_output_shape
+
+    block = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5), torch.nn.BatchNorm2d(8), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    before = {key: value.clone() for key, value in block.state_dict().items()}
+    assert probe_output_shape(block, (3, 12, 10)) == (8, 4, 3)
+    assert all(torch.equal(before[key], value) for key, value in block.state_dict().items())
+    with pytest.raises(ModelError, match="stem: cannot take an input of shape \\(3, 4, 4\\).*Kernel size"):
+        probe_output_shape(block, (3, 4, 4), "stem")
+
+
+PROBE_IMPORTS = """
+import sys, torch
+from striate.models import create_model
+for name in ("convnet4", "fastnet", "resnet20", "lenet5"):
+    model = create_model(name, num_classes=10, in_channels=3, input_size=32)
+    model(torch.zeros(2, 3, 32, 32)).sum().backward()
+print("torch._dynamo" in sys.modules)
+"""
+
+
+def test_building_and_running_models_does_not_import_torch_dynamo():
+    """torch._dynamo costs 1.7-3 s to import; building models (their shape probes) must not pull it in."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", PROBE_IMPORTS], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["False"], result.stdout + result.stderr

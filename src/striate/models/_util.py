@@ -7,14 +7,20 @@ from torch.func import functional_call
 from striate.errors import ModelError
 
 
-def meta_output_shape(module: nn.Module, in_shape: tuple, name: str = "") -> tuple:
-    """The output shape (no batch axis) of ``module`` for inputs of ``in_shape``, computed on the
-    'meta' device: no memory, no arithmetic, whatever device the module's weights are on."""
-    tensors = {key: torch.empty(value.shape, dtype=value.dtype, device="meta")
-               for key, value in [*module.named_parameters(), *module.named_buffers()]}
-    probe = torch.empty((1, *in_shape), device="meta")
+def probe_output_shape(module: nn.Module, in_shape: tuple, name: str = "") -> tuple:
+    """The output shape (no batch axis) of ``module`` for inputs of ``in_shape``, from a batch of zero
+    images on the weights' device: every layer checks its shapes, no arithmetic is done and nothing is
+    allocated but empty tensors; the buffers are copies, so batch norm's counters do not move. (Meta
+    tensors did the same until December 2026, but most elementwise ops run as Python references there,
+    which import ``torch._dynamo``: 1.7-3 s added to building any model.)"""
+    first = next(module.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    tensors = {key: value.clone() for key, value in module.named_buffers()}
+    probe = torch.empty((0, *in_shape), device=device, dtype=dtype)
     try:
-        output = functional_call(module, tensors, (probe,))
+        with torch.no_grad():
+            output = functional_call(module, tensors, (probe,), strict=False)
     except ModelError as error:
         raise ModelError(f"{name}: {error}" if name else str(error)) from None
     except (RuntimeError, ValueError) as error:
@@ -28,7 +34,7 @@ def sequential_output_shape(model_name: str, layers: nn.Sequential, in_shape: tu
     """Walk ``layers`` one child at a time, so that an input too small names the layer that fails."""
     shape = tuple(in_shape)
     for name, layer in layers.named_children():
-        shape = meta_output_shape(layer, shape, f"{model_name}: layer '{name}' on a "
+        shape = probe_output_shape(layer, shape, f"{model_name}: layer '{name}' on a "
                                                 f"{'x'.join(map(str, in_shape))} input")
         if 0 in shape:
             raise ModelError(f"{model_name}: layer '{name}' makes an empty {shape} map from a "

@@ -38,7 +38,7 @@ from torch import nn
 from striate.errors import ModelError
 from striate.recipes import find_recipe
 from striate.layers import make_layer
-from striate.models._util import meta_output_shape
+from striate.models._util import probe_output_shape
 from striate.models.base import Classifier
 
 COMPOSITES = ("residual", "concat", "sequence")
@@ -115,7 +115,7 @@ class SpecBuilder:
         if kind == "sequence":
             return self.sequence(options.get("layers", []), in_shape, name)
         module = make_layer(kind, in_shape, name=name, **options)
-        shape = meta_output_shape(module, in_shape, name)
+        shape = probe_output_shape(module, in_shape, name)
         if 0 in shape:
             raise ModelError(f"{name}: makes an empty output {shape} from its {'x'.join(map(str, in_shape))} input; "
                              "use a smaller kernel or stride, or a larger input")
