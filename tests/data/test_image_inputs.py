@@ -71,3 +71,55 @@ def test_bad_arrays_and_objects_say_what_was_expected(tmp_path):
     (tmp_path / "fake.png").write_text("hello")
     with pytest.raises(DataError, match="cannot decode"):
         load_image(tmp_path / "fake.png", channels=1)
+
+
+def pillow_pixels(data: bytes, channels: int) -> torch.Tensor:
+    """What Pillow alone makes of the bytes: the decoding striate used for every JPEG before simplejpeg."""
+    array = np.asarray(Image.open(io.BytesIO(data)).convert("L" if channels == 1 else "RGB"))
+    return torch.from_numpy((array[None] if array.ndim == 2 else array.transpose(2, 0, 1)).copy())
+
+
+def jpeg_of(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def jpeg(array: np.ndarray, **options) -> bytes:
+    return jpeg_of(Image.fromarray(array), **options)
+
+
+@pytest.mark.parametrize("kind", ["colour 4:2:0", "colour 4:4:4", "progressive", "grey", "grey from colour",
+                                  "colour from grey", "CMYK", "odd size 1x7"])
+def test_jpegs_decode_to_pillows_pixels_on_either_path(kind):
+    """Plain JPEGs go through libjpeg-turbo in one call (simplejpeg), the rest through Pillow: either way the
+    pixels are Pillow's, bit for bit, so a run trained on a folder predicts the same from `striate serve`."""
+    from striate.data import images
+
+    rng = np.random.default_rng(3)
+    smooth = np.cumsum(rng.integers(0, 9, (37, 45, 3)), axis=1).clip(0, 255).astype(np.uint8)
+    data, channels = {
+        "colour 4:2:0": (jpeg(smooth, quality=75), 3),
+        "colour 4:4:4": (jpeg(smooth, subsampling=0, quality=95), 3),
+        "progressive": (jpeg(smooth, progressive=True), 3),
+        "grey": (jpeg(smooth[..., 0]), 1),
+        "grey from colour": (jpeg(smooth), 1),
+        "colour from grey": (jpeg(smooth[..., 0]), 3),
+        "odd size 1x7": (jpeg(smooth[:1, :7]), 3),
+        "CMYK": (jpeg_of(Image.fromarray(smooth).convert("CMYK")), 3),
+    }[kind]
+    fast = images._decode_plain_jpeg(data, channels, images.DEFAULT_MAX_PIXELS, "x")
+    took_fast_path = kind in ("colour 4:2:0", "colour 4:4:4", "progressive", "grey", "odd size 1x7")
+    assert (fast is not None) == took_fast_path
+    decoded = decode_image(data, channels)
+    assert decoded.dtype == torch.uint8 and decoded.is_contiguous()
+    assert torch.equal(decoded, pillow_pixels(data, channels))
+
+
+def test_the_jpeg_fast_path_refuses_what_pillow_refuses():
+    data = jpeg(np.full((300, 300, 3), 7, dtype=np.uint8))
+    with pytest.raises(ImageTooLargeError, match="300x300 = 90,000 pixels; the limit is 50,000"):
+        decode_image(data, channels=3, max_pixels=50_000)
+    for cut in (len(data) // 2, len(data) - 2, 40):
+        with pytest.raises(DataError, match="truncated or corrupt"):
+            decode_image(data[:cut], channels=3)
