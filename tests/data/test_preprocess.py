@@ -75,6 +75,14 @@ def test_rgb_eigen_decomposition_is_recorded_for_colour_images():
     assert torch.allclose(vectors.T @ vectors, torch.eye(3, dtype=vectors.dtype), atol=1e-6)
     assert state["rgb_eigenvalues"] == sorted(state["rgb_eigenvalues"], reverse=True)
     assert "rgb_eigenvalues" not in fit_preprocess(images[:, :1], "channel")
+    assert "rgb_eigenvalues" not in fit_preprocess(images, "channel", colour_pca=False)
+
+
+def test_only_a_recipe_with_lighting_fits_the_colour_pca():
+    from striate.data.augment import uses_lighting
+
+    assert uses_lighting(["hflip", {"lighting": {"std": 0.1}}]) and uses_lighting(["lighting"])
+    assert not uses_lighting(["hflip", {"crop": {"padding": 4}}]) and not uses_lighting(None)
 
 
 def test_arrays_round_trip_through_safetensors(tmp_path):

@@ -410,6 +410,12 @@ def build_augment(entries: list, stats: dict | None = None) -> Augmenter | None:
     return Augmenter(steps, Mixing(mixers) if mixers else None)
 
 
+def uses_lighting(entries: list) -> bool:
+    """Whether ``data.augment`` has AlexNet's lighting noise, the one step that reads the colour PCA."""
+    return any((entry if isinstance(entry, str) else next(iter(entry), None)) == "lighting"
+               for entry in entries or [] if isinstance(entry, (str, dict)))
+
+
 def label_mixing(entries: list) -> list[str]:
     """Check ``data.augment`` (names, parameters, ranges; ConfigError, one line) and return the names of its
     entries that mix labels (mixup, cutmix), which only a classifier has."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from striate.data.folder import FileList, decode_file, detect_channels, list_files, report_bad, split_folders
+from striate.data.augment import uses_lighting
 from striate.data.preprocess import fit_preprocess
 from striate.data.sources import make_splits
 from striate.data.streaming import StreamingLoader, find_bad_files
@@ -92,5 +93,5 @@ def prepare_streaming(data) -> tuple[dict[str, FileSet], dict]:
     train = splits["train"]
     preprocess = {"channels": train.channels, "native_size": [train.size, train.size], "input_size": data.input_size,
                   "fit": data.fit, **fit_preprocess(train.decode(FIT_SAMPLE, data.split_seed), data.normalize,
-                                                    data.whiten_epsilon)}
+                                                    data.whiten_epsilon, colour_pca=uses_lighting(data.augment))}
     return splits, preprocess

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from striate.data.augment import build_augment
-from striate.data.preprocess import fit_preprocess, make_normalizer, patch_whitening
+from striate.data.augment import build_augment, uses_lighting
+from striate.data.preprocess import fit_preprocess, make_normalizer, patch_whitening, rgb_eigen
 from striate.data.registry import notes_of
 from striate.data.splits import validation_size_note
 from striate.errors import ConfigError, ModelError
@@ -144,7 +144,13 @@ def prepare(config, distributed: bool = False) -> Prepared:
         native = data.source_shape
         preprocess = {"channels": native[0], "native_size": native[1:],
                       "input_size": data.task.input_size(config.data.input_size, native), "fit": config.data.fit,
-                      **fit_preprocess(splits["train"].images, config.data.normalize, config.data.whiten_epsilon)}
+                      **fit_preprocess(splits["train"].images, config.data.normalize, config.data.whiten_epsilon,
+                                       colour_pca=uses_lighting(config.data.augment))}
+    elif (uses_lighting(config.data.augment) and preprocess["channels"] == 3 and "rgb_eigenvalues" not in preprocess
+          and isinstance(getattr(splits["train"], "images", None), torch.Tensor)):
+        # a fine-tune adding lighting to a run fitted without it: the colour PCA of the data it trains on
+        values, vectors = rgb_eigen(splits["train"].images)
+        preprocess = {**preprocess, "rgb_eigenvalues": values, "rgb_eigenvectors": vectors}
     arguments = model_arguments(config, data.task.outputs(data.names), preprocess)
     return Prepared(data.task, watch, splits, preprocess, data.names, arguments, notes)
 
