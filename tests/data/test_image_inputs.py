@@ -123,3 +123,16 @@ def test_the_jpeg_fast_path_refuses_what_pillow_refuses():
     for cut in (len(data) // 2, len(data) - 2, 40):
         with pytest.raises(DataError, match="truncated or corrupt"):
             decode_image(data[:cut], channels=3)
+
+
+def test_a_pipe_named_like_an_image_is_refused_not_waited_on(tmp_path):
+    import os
+
+    from striate.data.images import load_image
+
+    fifo = tmp_path / "digit.png"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="image not found: .*digit.png is not a regular file"):
+        load_image(fifo, channels=1)
+    with pytest.raises(DataError, match="image not found"):
+        load_image(tmp_path, channels=1)
