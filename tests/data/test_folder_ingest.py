@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from striate.data import folder as folders
@@ -55,6 +56,22 @@ def test_parallel_decoding_gives_the_serial_images(tmp_path, monkeypatch):
     assert (images == parallel).all() and (labels == parallel_labels).all()
     assert kept.paths == parallel_kept.paths and kept.bad == parallel_kept.bad
     assert [Path(path).name for path, _ in parallel_kept.bad] == ["broken.jpg"]
+
+
+@pytest.mark.slow
+def test_spawned_workers_give_the_serial_images_too(tmp_path, monkeypatch):
+    """Where there is no fork (Windows, macOS' default), the workers send their arrays back instead."""
+    import multiprocessing
+
+    folder = _folder(tmp_path / "pets")
+    (folder / "cat" / "broken.png").write_bytes(b"not a png")
+    monkeypatch.setattr(folders, "DECODE_CHUNK", 5)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    files = folders.list_files(folder)
+    images, labels, kept = folders.decode_files(files, 3, 8)
+    spawned, spawned_labels, spawned_kept = folders.decode_files(files, 3, 8, workers=2)
+    assert images.shape == (12, 3, 8, 8) and torch.equal(images, spawned) and torch.equal(labels, spawned_labels)
+    assert kept.paths == spawned_kept.paths and kept.bad == spawned_kept.bad and len(kept.bad) == 1
 
 
 def _load(folder: Path, **options):

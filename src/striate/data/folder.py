@@ -10,6 +10,7 @@ Images are brought to ``size x size`` by scaling the shorter side and cropping t
 
 import heapq
 import logging
+import mmap
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -142,51 +143,84 @@ def decode_file(path: Path, channels: int, size: int) -> torch.Tensor:
     return fit_image(load_image(path, channels), size)
 
 
-DECODE_CHUNK = 256  # files a worker decodes per task: large enough that sending arrays back costs little
+DECODE_CHUNK = 2048  # files a worker decodes per task
 
 
-def _decode_chunk(paths: list[Path], channels: int, size: int) -> tuple[np.ndarray, list[int], list[tuple[str, str]]]:
-    """Decode ``paths``: the stacked images, the indices of the decoded files and the (path, reason) of the others."""
-    images, kept, bad = [], [], []
-    for index, path in enumerate(paths):
+def _decode_into(out: np.ndarray, paths: list, start: int, stop: int, channels: int, size: int) -> list:
+    """Decode ``paths[start:stop]`` into ``out[start:stop]``; the (index, path, reason) of unreadable files."""
+    bad = []
+    for index in range(start, stop):
         try:
-            images.append(decode_file(path, channels, size).numpy())
+            out[index] = decode_file(paths[index], channels, size).numpy()
         except DataError as error:
-            bad.append((str(path), str(error).split(": ", 1)[-1]))
-            continue
-        kept.append(index)
-    stacked = np.stack(images) if images else np.zeros((0, channels, size, size), dtype=np.uint8)
-    return stacked, kept, bad
+            bad.append((index, str(paths[index]), str(error).split(": ", 1)[-1]))
+    return bad
+
+
+# What forked decoding workers inherit: the shared output buffer, the paths and the image shape. Set just
+# before the pool forks, cleared after; each task names only its range of files, and the pixels go straight
+# into memory the parent sees (no pickling of 150 MB of arrays back through pipes).
+_SHARED: tuple | None = None
+
+
+def _decode_shared_range(start: int, stop: int) -> list:
+    out, paths, channels, size = _SHARED
+    return _decode_into(out, paths, start, stop, channels, size)
+
+
+def _decode_copied_range(paths: list, channels: int, size: int) -> tuple[np.ndarray, list]:
+    """For spawned workers (no fork): decode into a local array and send it back."""
+    out = np.zeros((len(paths), channels, size, size), dtype=np.uint8)
+    return out, _decode_into(out, paths, 0, len(paths), channels, size)
 
 
 def _one_thread() -> None:
     torch.set_num_threads(1)  # each decoding process uses one core; the pool spreads the files across them
 
 
-def _decoded_chunks(paths: list[Path], channels: int, size: int, workers: int):
-    chunks = [paths[start : start + DECODE_CHUNK] for start in range(0, len(paths), DECODE_CHUNK)]
-    if workers <= 1 or len(chunks) <= 1:
-        return [_decode_chunk(chunk, channels, size) for chunk in chunks]
-    # fork where there is one: the workers start in milliseconds instead of importing torch again
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(min(workers, len(chunks)), multiprocessing.get_context(method), _one_thread) as pool:
-        return list(pool.map(_decode_chunk, chunks, [channels] * len(chunks), [size] * len(chunks)))
+def _decode_all(paths: list, channels: int, size: int, workers: int) -> tuple[np.ndarray, list]:
+    """Every file decoded into one ``N x channels x size x size`` array (zeros where unreadable), and the
+    (index, path, reason) of the unreadable ones; in ``workers`` processes when > 1, the same result."""
+    global _SHARED
+    count = len(paths)
+    ranges = [(start, min(count, start + DECODE_CHUNK)) for start in range(0, count, DECODE_CHUNK)]
+    if workers <= 1 or len(ranges) <= 1:
+        out = np.zeros((count, channels, size, size), dtype=np.uint8)
+        return out, _decode_into(out, paths, 0, count, channels, size)
+    pool_size = min(workers, len(ranges))
+    if "fork" in multiprocessing.get_all_start_methods():  # workers start in milliseconds and share memory
+        length = count * channels * size * size
+        out = np.frombuffer(mmap.mmap(-1, length), dtype=np.uint8, count=length).reshape(count, channels, size, size)
+        _SHARED = (out, paths, channels, size)
+        try:
+            with ProcessPoolExecutor(pool_size, multiprocessing.get_context("fork"), _one_thread) as pool:
+                bad_lists = list(pool.map(_decode_shared_range, *zip(*ranges)))
+        finally:
+            _SHARED = None
+        return out, [entry for bad in bad_lists for entry in bad]
+    out = np.zeros((count, channels, size, size), dtype=np.uint8)
+    bad = []
+    with ProcessPoolExecutor(pool_size, multiprocessing.get_context("spawn"), _one_thread) as pool:
+        parts = pool.map(_decode_copied_range, [paths[a:b] for a, b in ranges], [channels] * len(ranges),
+                         [size] * len(ranges))
+        for (start, _), (images, chunk_bad) in zip(ranges, parts):
+            out[start : start + len(images)] = images
+            bad += [(start + index, path, reason) for index, path, reason in chunk_bad]
+    return out, bad
 
 
 def decode_files(files: FileList, channels: int, size: int,
                  workers: int = 1) -> tuple[torch.Tensor, torch.Tensor, FileList]:
     """Decode every file, in ``workers`` processes when > 1 (the same images, in the same order, as one
     process); returns images, labels and the list with unreadable files moved to ``bad``."""
-    arrays, labels, kept, bad = [], [], [], []
-    for (images, indices, chunk_bad), start in zip(_decoded_chunks(files.paths, channels, size, workers),
-                                                   range(0, len(files.paths), DECODE_CHUNK)):
-        arrays.append(images)
-        kept += [files.paths[start + index] for index in indices]
-        labels += [files.labels[start + index] for index in indices]
-        bad += chunk_bad
-    stacked = torch.from_numpy(np.concatenate(arrays)) if arrays else torch.zeros(0, channels, size, size,
-                                                                                  dtype=torch.uint8)
-    return stacked, torch.tensor(labels, dtype=torch.long), FileList(kept, labels, files.class_names, bad)
+    images, bad = _decode_all(files.paths, channels, size, workers)
+    unreadable = {index for index, _, _ in bad}
+    kept = [index for index in range(len(files.paths)) if index not in unreadable]
+    if unreadable:
+        images = images[kept]
+    return (torch.from_numpy(images), torch.tensor([files.labels[index] for index in kept], dtype=torch.long),
+            FileList([files.paths[index] for index in kept], [files.labels[index] for index in kept], files.class_names,
+                     [(path, reason) for _, path, reason in bad]))
 
 
 def report_bad(bad: list[tuple[str, str]], skip_bad: bool) -> None:
