@@ -12,6 +12,7 @@ Everything that can fail on bad input is checked here, before a run directory ex
 import dataclasses
 import os
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,16 +90,41 @@ def use_threads(threads: int) -> dict:
     if threads:
         torch.set_num_threads(threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return {"threads": torch.get_num_threads(), "load_at_start": round(load, 2), "cores": os.cpu_count() or 1}
+    figures = {"threads": torch.get_num_threads(), "load_at_start": round(load, 2), "cores": os.cpu_count() or 1}
+    others = others_running()
+    if others is not None:
+        figures["others_running_at_start"] = others
+    return figures
+
+
+def others_running(samples: int = 5, interval: float = 0.02) -> int | None:
+    """How many other threads are running or waiting for a core now: the kernel's run queue
+    (``/proc/loadavg``'s running count, this thread taken out), the median of a few samples; None where
+    there is no such file. The 1-minute load average still counts a process that ended 30 s ago."""
+    counts = []
+    for index in range(samples):
+        try:
+            with open("/proc/loadavg") as handle:
+                counts.append(max(0, int(handle.read().split()[3].split("/")[0]) - 1))
+        except (OSError, ValueError, IndexError):
+            return None
+        if index + 1 < samples:
+            time.sleep(interval)
+    return sorted(counts)[len(counts) // 2]
 
 
 def busy_machine_note(figures: dict) -> str | None:
     """A line when the run's threads and the load it started under asked for more cores than the machine
-    has (``figures`` from :func:`use_threads`, kept in summary.json), else None."""
+    has (``figures`` from :func:`use_threads`, kept in summary.json), else None. The run queue at the start
+    decides where it was measured; the load average alone lags a minute behind (a run started just after
+    another one ended would be told the machine was busy)."""
     threads, load, cores = figures.get("threads", 1), figures.get("load_at_start", 0.0), figures.get("cores", 1)
-    if threads <= 1 or load < 1.0 or load + threads <= 1.25 * cores:  # under a core of other work: no matter
+    others = figures.get("others_running_at_start")
+    busy = load if others is None else min(load, others)
+    if threads <= 1 or busy < 1.0 or busy + threads <= 1.25 * cores:  # under a core of other work: no matter
         return None
-    return (f"the machine was busy (load {load:.1f} on {cores} cores) and this run used {threads} threads: "
+    shown = f"load {load:.1f}" + ("" if others is None else f", {others} other threads running")
+    return (f"the machine was busy ({shown} on {cores} cores) and this run used {threads} threads: "
             "with --run.threads 1 it may run several times faster")
 
 
