@@ -8,6 +8,7 @@ import torch
 
 from striate.errors import ConfigError
 from striate.layers import PatchWhitening
+from striate.models import create_model
 from striate.session import prepare, train_run
 from striate.session.prepare import build_model, init_from_data, make_loader
 from striate.training.checkpoint import load_weights
@@ -33,10 +34,10 @@ def whitened_covariance(layer, images):
 def test_the_whitening_layer_is_measured_on_the_training_images(tmp_path):
     config = fast_config(tmp_path)
     prepared = prepare(config)
-    model = build_model(config, prepared.model_args)
+    model = build_model(config, prepared)  # measures it (init_from_data), as a run's start and `striate check` do
     layer = model.features.whiten
     images = torch.cat([batch for batch, _ in make_loader(prepared, "train", config, "cpu", train=False)])  # as seen
-    assert init_from_data(model, prepared) == 1
+    assert init_from_data(model, prepared) == 1  # measuring again gives the same filters
     covariance = whitened_covariance(layer, images)
     # unit variance along the leading components (the last, nearly flat ones are damped by epsilon)
     assert torch.allclose(covariance.diagonal()[:2], torch.ones(2), atol=0.05)
@@ -47,12 +48,23 @@ def test_a_run_keeps_its_whitening_filters_through_training(tmp_path):
     config = fast_config(tmp_path)
     run_dir = train_run(config)["run_dir"]
     prepared = prepare(config)
-    model = build_model(config, prepared.model_args)
-    init_from_data(model, prepared, config.run.seed)
+    model = build_model(config, prepared)
     saved = load_weights(run_dir / "best.safetensors")
     assert isinstance(model.features.whiten, PatchWhitening)
     assert torch.allclose(saved["features.whiten.weight"], model.features.whiten.weight, atol=1e-5)
     assert torch.allclose(saved["features.whiten.bias"], model.features.whiten.bias, atol=1e-5)
+
+
+def test_striate_check_builds_its_models_with_the_measured_whitening(tmp_path):
+    from striate.diagnose.run_checks import build_setup
+
+    config = fast_config(tmp_path)
+    setup, prepared = build_setup(config, "cpu")
+    checked = setup.make_model()
+    reference = build_model(config, prepared)
+    unmeasured = create_model(config.model.name, **prepared.model_args).features.whiten  # as built, not measured
+    assert torch.equal(checked.features.whiten.weight, reference.features.whiten.weight)
+    assert not torch.allclose(checked.features.whiten.weight, unmeasured.weight)
 
 
 def test_val_is_test_measures_the_test_split_every_epoch_and_keeps_the_last(tmp_path):

@@ -45,10 +45,9 @@ def build_setup(config, device=None) -> tuple[CheckSetup, object]:
     device = device or resolve_device(config.run.device)
     prepared = prepare(config)
     num_classes = len(prepared.names)
-    arguments = prepared.model_args
     train_images, train_labels = _first(prepared, "train", config, device, SUBSET)
     val_images, val_labels = _first(prepared, "val", config, device, SUBSET)
-    setup = CheckSetup(lambda: build_model(config, arguments).to(device), train_images, train_labels,
+    setup = CheckSetup(lambda: build_model(config, prepared).to(device), train_images, train_labels,
                        val_images, val_labels, num_classes, config.optim.lr, config.optim.momentum,
                        config.optim.weight_decay, config.run.seed)
     return setup, prepared
@@ -104,7 +103,7 @@ def find_lr_for(config, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int
     seed_everything(config.run.seed)
     _log.info("lr-find: reading the data ...")
     prepared = prepare(config)
-    model = build_model(config, prepared.model_args).to(device)
+    model = build_model(config, prepared).to(device)
     optimizer = build_optimizer(model, config.optim)
     _log.info(f"lr-find: {config.model.name}, the learning rate from {start_lr:.2g} to {end_lr:.2g} over {steps} "
               "mini-batches ...")

@@ -198,9 +198,12 @@ def model_arguments(config, outputs: int, preprocess: dict) -> dict:
     return args
 
 
-def build_model(config, model_args: dict) -> nn.Module:
-    """A fresh model with ``model.init``'s initialisation."""
-    return init_weights(create_model(config.model.name, **model_args), config.model.init)
+def build_model(config, prepared: "Prepared") -> nn.Module:
+    """A fresh model as a run starts it: ``model.init``'s initialisation, then the layers measured on the
+    training data (:func:`init_from_data`); `striate train` and `striate check` both build theirs here."""
+    model = init_weights(create_model(config.model.name, **prepared.model_args), config.model.init)
+    init_from_data(model, prepared, config.run.seed)
+    return model
 
 
 def init_from_data(model: nn.Module, prepared: Prepared, seed: int = 0) -> int:

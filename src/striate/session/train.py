@@ -26,7 +26,7 @@ from striate.files import FileWriteError, atomic_write_json, remove_temporaries,
 from striate.models import create_model
 from striate.session.finish import finish
 from striate.session.lock import RunLock
-from striate.session.prepare import (Prepared, build_model, init_from_data, make_loader, prepare, resolve_device,
+from striate.session.prepare import (Prepared, build_model, make_loader, prepare, resolve_device,
                                      seed_everything, start_from_weights, use_threads)
 from striate.session.rundir import RunPaths, new_run_dir, read_meta, write_run_files
 from striate.training.config import Config, load_recipe, validate
@@ -184,8 +184,7 @@ def _model(config: Config, prepared: Prepared, resume: RunPaths | None, start: S
             model = create_model(meta["model"]["name"], **args)
             plan.prepare(model)
             return model, args, plan, {"transfer": transfer}
-    model, extra = build_model(config, prepared.model_args), {}
-    init_from_data(model, prepared, config.run.seed)  # layers measured on the data (patch whitening), not learned
+    model, extra = build_model(config, prepared), {}  # initialised, and the layers measured on the data
     if config.model.weights and resume is None:  # a resumed run takes its weights from its checkpoint
         extra["start"] = start_from_weights(model, config.model.weights)
     return model, prepared.model_args, TrainingPlan(), extra
