@@ -95,6 +95,18 @@ def check_training(config, model: nn.Module, steps_per_epoch: int, device: torch
     build_schedule(plan.optimizer(model, optim), optim, steps_per_epoch)
 
 
+def slow_precision_note(precision: str, device: torch.device) -> str | None:
+    """A line when bf16 autocast runs on a CPU without native bf16 arithmetic (AVX-512 bf16 or AMX, as oneDNN
+    reports it): there it is emulated and slower than fp32, not faster; else None."""
+    if precision != "bf16" or device.type != "cpu":
+        return None
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    if torch.backends.mkldnn.is_available() and supported is not None and supported():
+        return None
+    return ("run.precision bf16 on a CPU without native bf16 arithmetic (AVX-512 bf16 or AMX): it is emulated "
+            "and slower than fp32 here; set --run.precision fp32")
+
+
 def step_options(config, optimizer: torch.optim.Optimizer, device: torch.device, world: World) -> StepOptions:
     run, optim = config.run, config.optim
     return StepOptions(
@@ -136,6 +148,9 @@ def run_training(model: nn.Module, train_loader, val_loader, task, watch: Watch,
     device = next(model.parameters()).device
     options = step_options(config, optimizer, device, world)
     options.channels_last = uses_channels_last(config, model, device)  # as prepare_model laid the model out
+    slow = slow_precision_note(config.run.precision, device)
+    if slow and world.is_main and not resume:
+        _log.info(f"note: {slow}")
     options.loss_weight = getattr(train_loader, "loss_weight", None)  # ShardedLoader under DDP
     if not hasattr(model, "aux_logits"):  # only GoogLeNet-style models have auxiliary classifiers
         options.aux_weight = 0.0
