@@ -32,6 +32,25 @@ def cifar10_jpeg_folder(cache: Path = CACHE) -> Path:
     return target
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(all, stolen) CPU ticks of the machine since boot, from /proc/stat's first line; None where there is no
+    such file. Stolen ticks are those the hypervisor gave to other virtual machines while this one had work: a
+    shared host slows every figure taken then, however quiet the load average says this machine is."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(value) for value in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]), fields[7]) if len(fields) >= 8 else None  # user..steal (guest time is in user)
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of CPU time stolen by the hypervisor between two :func:`cpu_ticks` readings (0..1), or None."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    return (after[1] - before[1]) / (after[0] - before[0])
+
+
 def write_figures(path: str | Path, figures: dict) -> None:
     figures = {"machine": {"cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
                            "torch": torch.__version__, "platform": platform.platform()}} | figures

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, write_figures  # noqa: E402
+from _common import REPO, cpu_ticks, steal_share, write_figures  # noqa: E402
 
 TARGET = 99.0
 ACCURACY = re.compile(r"test accuracy ([0-9.]+)%")
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "mnist_whole_process.json"))
     options = parser.parse_args()
     print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}", flush=True)
+    ticks_before = cpu_ticks()
     runs = tempfile.mkdtemp(prefix="striate-mnist-whole-")
     sides = {
         "striate": lambda seed: [sys.executable, "-m", "striate", "train", str(REPO / "recipes" / "mnist-fast.yaml"),
@@ -66,6 +67,9 @@ def main() -> None:
             results[name].append({"seed": seed, "seconds": seconds, "test_accuracy": accuracy})
             print(f"seed {seed}  {name:<13} {seconds:6.2f} s  {accuracy:.2f}%", flush=True)
     print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    stolen = steal_share(ticks_before, cpu_ticks())
+    if stolen is not None:
+        print(f"CPU time stolen by the hypervisor during the runs: {stolen:.0%} (a shared host slows both sides)")
     print(f"\n{options.epochs} epoch(s), batch {options.batch_size}, seeds {options.seeds}:")
     medians = {}
     for name, rows in results.items():
@@ -78,7 +82,7 @@ def main() -> None:
     print(f"  striate / bare PyTorch: {medians['striate'] / medians['bare PyTorch']:.2f}")
     write_figures(options.out, {"benchmark": "mnist_whole_process", "epochs": options.epochs,
                                 "batch_size": options.batch_size, "results": results,
-                                "ratio": medians["striate"] / medians["bare PyTorch"]})
+                                "ratio": medians["striate"] / medians["bare PyTorch"], "steal_share": stolen})
 
 
 if __name__ == "__main__":

@@ -32,3 +32,23 @@ def test_a_target_not_reached_is_none(tmp_path):
     bench = bench_module()
     (tmp_path / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "seconds": 5.0, "val_accuracy": 0.5}) + "\n")
     assert bench.crossings(bench.epoch_rows(tmp_path, {1: 9.0}))["80%"] is None
+
+
+def test_the_stolen_share_is_the_stolen_ticks_over_all_ticks_between_two_readings():
+    bench = bench_module()
+    assert bench.steal_share((1000, 50), (1400, 150)) == 0.25
+    assert bench.steal_share((1000, 50), None) is None
+    assert bench.steal_share((1000, 50), (1000, 50)) is None  # no time passed: no share
+
+
+def test_the_cpu_ticks_are_read_from_this_machine():
+    bench = bench_module()
+    ticks = bench.cpu_ticks()
+    if ticks is None:
+        import pytest
+        pytest.skip("no /proc/stat on this system")
+    everything, stolen = ticks
+    assert everything > 0 and 0 <= stolen <= everything
+    sum(range(10**6))  # some work, so that the clock moves on
+    later = bench.cpu_ticks()
+    assert later[0] >= everything and later[1] >= stolen
