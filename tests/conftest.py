@@ -1,5 +1,7 @@
-"""Shared fixtures: tiny configs, a tiny trained run, and the real data in ../shared/data when present."""
+"""Shared fixtures: tiny configs, a tiny trained run, the real data in ../shared/data when present, and the
+benchmark scripts of bench/ as modules."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -9,6 +11,18 @@ from striate.training.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("STRIATE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+
+@pytest.fixture
+def load_bench():
+    """``load_bench("cifar10_fast")``: bench/cifar10_fast.py loaded as a module (bench/ is not a package)."""
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
 
 
 @pytest.fixture
