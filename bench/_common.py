@@ -51,6 +51,12 @@ def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
     return (after[1] - before[1]) / (after[0] - before[0])
 
 
+def steal_words(share: float | None) -> str:
+    """``share`` (from :func:`steal_share`) for a bench's printed lines: '; 12% of the CPU time stolen by the
+    hypervisor', or nothing where it could not be read."""
+    return "" if share is None else f"; {share:.0%} of the CPU time stolen by the hypervisor"
+
+
 def write_figures(path: str | Path, figures: dict) -> None:
     figures = {"machine": {"cpu_threads": torch.get_num_threads(), "python": platform.python_version(),
                            "torch": torch.__version__, "platform": platform.platform()}} | figures

@@ -27,10 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cpu_ticks, steal_share  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import cpu_ticks, steal_share, steal_words  # noqa: E402
+
 ROOT = HERE.parent
 TARGETS = (0.80, 0.85, 0.90)
 EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/(\d+)")
@@ -110,9 +110,8 @@ def _clock(seconds) -> str:
 def print_table(results: list[dict]) -> None:
     for result in results:
         load = " ".join(f"{value:.2f}" for value in result["load_before"])
-        stolen = "" if result.get("steal_share") is None else \
-            f"; {result['steal_share']:.0%} of the CPU time stolen by the hypervisor during the run"
-        print(f"\nseed {result['seed']}: whole process {_clock(result['total_seconds'])} (load average before: {load}{stolen})")
+        print(f"\nseed {result['seed']}: whole process {_clock(result['total_seconds'])} (load average before: {load}"
+              f"{steal_words(result.get('steal_share'))})")
         print("epoch  test acc  wall (m:s)  wall less per-epoch eval")
         for row in result["epochs"]:
             print(f"{row['epoch']:5d}  {row['test_accuracy']:7.2%}  {_clock(row['wall_seconds']):>10}  "

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, cpu_ticks, steal_share, write_figures  # noqa: E402
+from _common import REPO, cpu_ticks, steal_share, steal_words, write_figures  # noqa: E402
 
 # The child: build the network as the recipe does (fresh weights; the whitening filters stay as initialised,
 # which does not change the arithmetic), warm up, then time the steps.
@@ -81,7 +81,7 @@ def main() -> None:
             times[index].append(one(*settings[index], options.steps, options.threads))
     stolen = steal_share(ticks, cpu_ticks())
     print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}"
-          + ("" if stolen is None else f"; CPU time stolen by the hypervisor: {stolen:.0%}"))
+          + steal_words(stolen))
     rows = []
     print(f"\n{'widths':<14} {'precision':<9} {'batch':>5} {'ms/step':>8} {'images/s':>9}  (median of {options.rounds}; min-max ms)")
     for index, (widths, precision, batch) in enumerate(settings):

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, cpu_ticks, steal_share, write_figures  # noqa: E402
+from _common import REPO, cpu_ticks, steal_share, steal_words, write_figures  # noqa: E402
 
 TARGET = 99.0
 ACCURACY = re.compile(r"test accuracy ([0-9.]+)%")
@@ -66,10 +66,8 @@ def main() -> None:
             seconds, accuracy = timed(sides[name](seed))
             results[name].append({"seed": seed, "seconds": seconds, "test_accuracy": accuracy})
             print(f"seed {seed}  {name:<13} {seconds:6.2f} s  {accuracy:.2f}%", flush=True)
-    print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     stolen = steal_share(ticks_before, cpu_ticks())
-    if stolen is not None:
-        print(f"CPU time stolen by the hypervisor during the runs: {stolen:.0%} (a shared host slows both sides)")
+    print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}{steal_words(stolen)}")
     print(f"\n{options.epochs} epoch(s), batch {options.batch_size}, seeds {options.seeds}:")
     medians = {}
     for name, rows in results.items():

@@ -13,7 +13,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("STRIATE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
-
 @pytest.fixture
 def load_bench():
     """``load_bench("cifar10_fast")``: bench/cifar10_fast.py loaded as a module (bench/ is not a package)."""

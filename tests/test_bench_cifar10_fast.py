@@ -30,6 +30,8 @@ def test_the_stolen_share_is_the_stolen_ticks_over_all_ticks_between_two_reading
     assert bench.steal_share((1000, 50), (1400, 150)) == 0.25
     assert bench.steal_share((1000, 50), None) is None
     assert bench.steal_share((1000, 50), (1000, 50)) is None  # no time passed: no share
+    assert bench.steal_words(0.25) == "; 25% of the CPU time stolen by the hypervisor"
+    assert bench.steal_words(None) == ""
 
 
 def test_the_cpu_ticks_are_read_from_this_machine(load_bench):
